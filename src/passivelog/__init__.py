@@ -1,0 +1,1 @@
+"""passivelog: privacy-first passive-data logging for ASGI apps."""
