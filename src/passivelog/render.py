@@ -1,0 +1,34 @@
+"""Render a record as one JSON line, whatever strings it holds."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        # Lone surrogates (from undecodable bytes) are not valid UTF-8 and orjson refuses them.
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, Mapping):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return str(value)
+
+
+def to_json_line(record: Mapping[str, Any]) -> bytes:
+    """Return ``record`` as one JSON object terminated by ``\\n``.
+
+    Never raises for a record of strings, numbers, booleans, lists and mappings: values orjson
+    cannot encode are cleaned and encoded again. orjson escapes ``\\n`` and ``\\r`` inside strings,
+    so the only newline in the output is the terminator.
+    """
+    try:
+        return orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
+    except (TypeError, ValueError):
+        return orjson.dumps(_clean(record), option=orjson.OPT_APPEND_NEWLINE)
