@@ -69,6 +69,7 @@ REDACTIONS: Final = "passivelog.redactions"
 OPT_OUT: Final = "passivelog.opt_out"
 OPT_OUT_SIGNALS: Final = "passivelog.opt_out_signals"
 TRUNCATED: Final = "passivelog.truncated"
+INTERNAL_ERROR: Final = "passivelog.internal_error"
 
 DATASET: Final = "passivelog.access"
 
@@ -127,13 +128,15 @@ FIELDS: Final[tuple[FieldSpec, ...]] = (
     FieldSpec(ABORTED, ABORTED, "boolean", "true",
               "Present (true) when the client disconnected before the response completed."),
     FieldSpec(WS_CLOSE_CODE, WS_CLOSE_CODE, "integer", "1000", "WebSocket records only."),
-    FieldSpec(REDACTIONS, REDACTIONS, "array", '["query.key:email", "referrer.value:email"]',
+    FieldSpec(REDACTIONS, REDACTIONS, "array", '["query:key:email", "referrer:value:email"]',
               "Which scrubbing rules fired, and where; never the removed values."),
     FieldSpec(OPT_OUT, OPT_OUT, "boolean", "false", "Whether the visitor opted out of ad cookies."),
     FieldSpec(OPT_OUT_SIGNALS, OPT_OUT_SIGNALS, "array", '["gpc"]',
               "Which opt-out signals were present."),
     FieldSpec(TRUNCATED, TRUNCATED, "array", '["url.query"]',
               "Fields cut to fit the record size cap."),
+    FieldSpec(INTERNAL_ERROR, INTERNAL_ERROR, "string", "KeyError",
+              "Only when building the record failed: a minimal record without request data."),
 )
 
 ECS_TO_OTEL: Final[Mapping[str, str]] = {f.ecs: f.otel for f in FIELDS}

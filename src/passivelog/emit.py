@@ -1,0 +1,84 @@
+"""Where finished records go: passivelog's own structlog logger, or the app's.
+
+The record is complete and already reduced when it gets here: nothing in this module, nor any
+processor after it, ever sees a raw cookie, a full IP that was configured away, or an unscrubbed URL.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import structlog
+from structlog.typing import Processor, WrappedLogger
+
+from passivelog import schema
+from passivelog.testing import deliver_to_captures
+
+Deliver = Callable[[dict[str, Any]], None]
+
+
+class _DeliveringLogger:
+    """The structlog "logger" at the end of passivelog's own chain: hands the record on."""
+
+    __slots__ = ("_deliver",)
+
+    def __init__(self, deliver: Deliver) -> None:
+        self._deliver = deliver
+
+    def info(self, record: dict[str, Any]) -> None:
+        self._deliver(record)
+
+    msg = info
+
+
+def _record_from_event(_logger: WrappedLogger, _name: str, event_dict: Any) -> Any:
+    # The record travels as the event itself (one pre-built dict: ~2 µs instead of ~4 µs for
+    # **kwargs). Context bound by a processor before this one is merged in, record keys winning.
+    record = event_dict.pop("event")
+    if event_dict:
+        event_dict.update(record)
+        record = event_dict
+    return (record,), {}
+
+
+class Emitter:
+    """Sends each finished record through a structlog logger to its destination.
+
+    Args:
+        deliver: called with each record (a dict with the schema's field names) on the request
+            path; it must be cheap and must not block (a sink dispatcher's ``emit``).
+        processors: extra structlog processors run before delivery (e.g. to add labels).
+        logger: an app's own structlog logger; when given, records go to
+            ``logger.info(message, **fields)`` and ``deliver`` is not used.
+    """
+
+    __slots__ = ("_app_logger", "_own")
+
+    def __init__(
+        self,
+        deliver: Deliver,
+        *,
+        processors: Iterable[Processor] = (),
+        logger: Any = None,
+    ) -> None:
+        self._app_logger = logger
+        self._own = structlog.wrap_logger(
+            _DeliveringLogger(deliver),
+            processors=[*processors, _record_from_event],
+            wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
+            cache_logger_on_first_use=True,
+        )
+        if logger is not None and not callable(getattr(logger, "info", None)):
+            raise ValueError("logger must be a structlog logger (an object with an info() method)")
+
+    def emit(self, record: dict[str, Any]) -> None:
+        if deliver_to_captures(record):
+            return
+        if self._app_logger is not None:
+            fields = dict(record)
+            message = fields.pop(schema.MESSAGE, "")
+            self._app_logger.info(message, **fields)
+        else:
+            self._own.info(record)

@@ -1,0 +1,361 @@
+"""ASGI plumbing: pass through what is not ours, watch ``send``, emit one record in ``finally``.
+
+All decisions about what a record holds are made elsewhere (``record``, ``client``, ``geo``,
+``cookies``, ``agent``, ``scrub``, ``optout``); this module only wires them into the ASGI flow.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping, Sequence
+from typing import IO, Any, Final
+
+from structlog.typing import Processor
+
+from passivelog.agent import AgentParser
+from passivelog.client import IP_MODES, IpReducer, TrustedProxies
+from passivelog.cookies import DEFAULT_ID_COOKIES, CookieIdentifier, cookie_headers, parse_cookie_header
+from passivelog.emit import Emitter
+from passivelog.geo import DEFAULT, MaxMindLocator, resolve_geo_db, GeoLocator
+from passivelog.optout import NO_OPT_OUT, OptOutPolicy
+from passivelog.pseudonym import pseudonymiser_from
+from passivelog.record import Outcome, RecordBuilder, request_id_from
+from passivelog.scrub import ReferrerScrubber, UrlScrubber
+from passivelog.sinks import Dispatcher, FileSink, Sink, StreamSink, sinks_from_env
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+_EMPTY_COOKIES: Final[dict[str, str]] = {}
+# nginx's convention for "the client closed the request before a response was started".
+CLIENT_CLOSED_REQUEST: Final = 499
+
+
+class PassiveLogMiddleware:
+    """Writes one privacy-reduced record per HTTP request and per WebSocket connection.
+
+    Mount it as ``app.add_middleware(PassiveLogMiddleware, ...)`` or ``PassiveLogMiddleware(app,
+    ...)``. Every option is keyword-only and validated here: a bad value raises ``ValueError``
+    saying what to change. See the README's options table for each option's meaning.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        secret: str | bytes | None = None,
+        ip_mode: str = "full",
+        trusted_proxies: Iterable[str] = (),
+        geo_db: Any = DEFAULT,
+        geo: GeoLocator | None = None,
+        geo_cache_size: int = 4096,
+        id_cookies: Iterable[str] = DEFAULT_ID_COOKIES,
+        exclude_paths: Iterable[str] = (),
+        log_user_agent: bool = False,
+        ua_cache_size: int = 4096,
+        referrer_mode: str = "scrub",
+        cross_site_referrer: str = "scrub",
+        scrubber: UrlScrubber | None = None,
+        opt_out: OptOutPolicy | bool = True,
+        log_ad_id: bool = False,
+        output: IO[str] | IO[bytes] | str | os.PathLike[str] | None = None,
+        sinks: Sequence[Sink] | None = None,
+        schema: str = "ecs",
+        logger: Any = None,
+        processors: Iterable[Processor] = (),
+        queue_size: int = 10_000,
+        overflow: str = "block",
+        flush_timeout: float = 5.0,
+    ) -> None:
+        self.app = app
+        if isinstance(exclude_paths, str):
+            raise ValueError("exclude_paths must be a list of paths, not one string")
+        if ip_mode not in IP_MODES:
+            raise ValueError(f"ip_mode must be one of {', '.join(IP_MODES)}; got {ip_mode!r}")
+        if isinstance(trusted_proxies, str):
+            trusted_proxies = [p.strip() for p in trusted_proxies.split(",") if p.strip()]
+        pseudonymiser = pseudonymiser_from(secret)
+        if geo is None:
+            path = resolve_geo_db(geo_db)
+            geo = None if path is None else MaxMindLocator(path, cache_size=geo_cache_size)
+        if isinstance(opt_out, bool):
+            opt_out_policy = OptOutPolicy() if opt_out else None
+        elif isinstance(opt_out, OptOutPolicy):
+            opt_out_policy = opt_out
+        else:
+            raise ValueError("opt_out must be True, False or an OptOutPolicy")
+        urls = scrubber if scrubber is not None else UrlScrubber()
+        self._builder = RecordBuilder(
+            trusted=TrustedProxies(trusted_proxies),
+            reducer=IpReducer(ip_mode, pseudonymiser),
+            geo=geo,
+            agent=AgentParser(cache_size=ua_cache_size),
+            cookie_ids=CookieIdentifier(id_cookies, pseudonymiser=pseudonymiser),
+            urls=urls,
+            referrers=ReferrerScrubber(mode=referrer_mode, cross_site=cross_site_referrer, scrubber=urls),
+            optout=opt_out_policy,
+            pseudonymiser=pseudonymiser,
+            log_user_agent=log_user_agent,
+            log_ad_id=log_ad_id,
+        )
+        self._optout = opt_out_policy
+        exact, prefixes = set(), []
+        for path in exclude_paths:
+            if not isinstance(path, str) or not path.startswith("/"):
+                raise ValueError(f"exclude_paths entries must be paths starting with '/'; got {path!r}")
+            if path.endswith("*"):
+                prefixes.append(path[:-1])
+            else:
+                exact.add(path)
+        self._exclude_exact = frozenset(exact)
+        self._exclude_prefixes = tuple(prefixes)
+        if logger is not None and (output is not None or sinks is not None):
+            raise ValueError("pass either logger= (the app's structlog logger) or output=/sinks=, not both")
+        self._dispatcher: Dispatcher | None = None
+        if logger is None:
+            if sinks is None:
+                sinks = _sinks_for(output, schema)
+            self._dispatcher = Dispatcher(
+                sinks, queue_size=queue_size, overflow=overflow, flush_timeout=flush_timeout
+            )
+            deliver = self._dispatcher.emit
+        else:
+            deliver = _never
+        self._emitter = Emitter(deliver, processors=processors, logger=logger)
+        self._internal_errors = 0
+
+    def __repr__(self) -> str:
+        return f"PassiveLogMiddleware(app={self.app!r})"
+
+    # ---------------------------------------------------------------- public controls
+    def flush(self, timeout: float | None = None) -> bool:
+        """Write out every record emitted so far; True when all were written within ``timeout``."""
+        return True if self._dispatcher is None else self._dispatcher.flush(timeout)
+
+    def close(self, timeout: float | None = None) -> None:
+        """Flush and close the sinks. Called on lifespan shutdown; safe to call again."""
+        if self._dispatcher is not None:
+            self._dispatcher.close(timeout)
+
+    def stats(self) -> dict[str, Any]:
+        """Counters: records that could not be built normally, and per-sink delivery counts."""
+        sinks = {} if self._dispatcher is None else self._dispatcher.stats()
+        return {"internal_errors": self._internal_errors, "sinks": sinks}
+
+    # ---------------------------------------------------------------- ASGI
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope_type = scope["type"]
+        if scope_type == "http" or scope_type == "websocket":
+            path = scope.get("path", "")
+            if path in self._exclude_exact or (
+                self._exclude_prefixes and path.startswith(self._exclude_prefixes)
+            ):
+                await self.app(scope, receive, send)
+            else:
+                await self._handle(scope, receive, send, scope_type == "websocket")
+        elif scope_type == "lifespan":
+            await self._lifespan(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Messages pass untouched; we only watch for the end of shutdown to flush first, because
+        # uvicorn re-raises SIGTERM and granian's workers skip atexit: lifespan shutdown is the
+        # one moment every server gives us before the process ends.
+        async def watch_send(message: Message) -> None:
+            if message.get("type") in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
+                self.close()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch_send)
+        finally:
+            self.flush()
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send, websocket: bool) -> None:
+        start_ns = time.perf_counter_ns()
+        headers: Sequence[tuple[bytes, bytes]] = scope.get("headers") or ()
+        raw_cookies = cookie_headers(headers)
+        cookies = parse_cookie_header(raw_cookies) if raw_cookies else _EMPTY_COOKIES
+        policy = self._optout
+        decision = policy.decide(headers, cookies) if policy is not None else NO_OPT_OUT
+        incoming_id = None
+        for name, value in headers:
+            if name == b"x-request-id":
+                incoming_id = value.decode("latin-1")
+                break
+        request_id = request_id_from(incoming_id)
+        state = scope.get("state")
+        if state is None:
+            state = scope["state"] = {}
+        state["passivelog_request_id"] = request_id
+        state["passivelog_opt_out"] = decision
+        method = "WS" if websocket else scope.get("method", "GET")
+
+        app_scope = scope
+        if policy is not None and decision.opted_out:
+            given = headers if isinstance(headers, list) else list(headers)
+            app_headers = policy.request_headers_for_app(given, decision)
+            if app_headers is not given:
+                app_scope = dict(scope)
+                app_scope["headers"] = app_headers
+
+        status = 0
+        body_bytes = 0
+        started = complete = disconnected = send_failed = accepted = False
+        close_code: int | None = None
+        end_ns = 0
+
+        async def watch_send(message: Message) -> None:
+            nonlocal status, body_bytes, started, complete, end_ns, accepted, close_code
+            message_type = message["type"]
+            if message_type == "http.response.body":
+                body_bytes += len(message.get("body", b""))
+                if not message.get("more_body", False):
+                    complete = True
+                    end_ns = time.perf_counter_ns()
+            elif message_type == "http.response.start":
+                started = True
+                status = message["status"]
+                if policy is not None:
+                    original = message.get("headers") or []
+                    if not isinstance(original, list):
+                        original = list(original)
+                    filtered = policy.response_headers(original, decision)
+                    if filtered is not original:
+                        message = dict(message)
+                        message["headers"] = filtered
+            elif message_type == "http.response.pathsend":
+                complete = True
+                end_ns = time.perf_counter_ns()
+            elif message_type == "websocket.accept":
+                accepted = True
+                if policy is not None and message.get("headers"):
+                    original = list(message["headers"])
+                    filtered = policy.response_headers(original, decision)
+                    if filtered is not original:
+                        message = dict(message)
+                        message["headers"] = filtered
+            elif message_type == "websocket.close":
+                if close_code is None:
+                    close_code = int(message.get("code", 1000))
+                end_ns = time.perf_counter_ns()
+            elif message_type == "websocket.http.response.start":
+                started = True
+                status = message["status"]
+            try:
+                await send(message)
+            except BaseException:
+                send_failed = True
+                raise
+
+        async def watch_receive() -> Message:
+            nonlocal disconnected, close_code
+            message = await receive()
+            message_type = message.get("type")
+            if message_type == "http.disconnect":
+                if not complete:
+                    disconnected = True
+            elif message_type == "websocket.disconnect" and close_code is None:
+                close_code = int(message.get("code", 1005))
+            return message
+
+        error_type: str | None = None
+        cancelled = False
+        try:
+            if policy is not None and not websocket and policy.handles(method, scope.get("path", "")):
+                await policy.respond(scope, watch_receive, watch_send, decision)
+            else:
+                await self.app(app_scope, watch_receive, watch_send)
+        except Exception as exc:
+            error_type = type(exc).__name__
+            raise
+        except BaseException:
+            # Cancellation (a server cancelling the task of a client that went away) is not an app
+            # error; the response simply never completed.
+            cancelled = True
+            raise
+        finally:
+            now_ns = time.perf_counter_ns()
+            if websocket:
+                aborted = False
+                if not started:
+                    status = 101 if accepted else 403
+            else:
+                aborted = not complete and (started or disconnected or send_failed or cancelled)
+                if not started:
+                    gone = aborted and error_type is None
+                    status = CLIENT_CLOSED_REQUEST if gone else 500
+            outcome = Outcome(
+                status=status,
+                body_bytes=body_bytes,
+                duration_ns=(end_ns or now_ns) - start_ns,
+                error_type=error_type,
+                aborted=aborted,
+                ws_close_code=close_code if websocket else None,
+            )
+            self._finish(scope, method, headers, cookies, decision, request_id, outcome, websocket)
+
+    def _finish(
+        self,
+        scope: Scope,
+        method: str,
+        headers: Sequence[tuple[bytes, bytes]],
+        cookies: dict[str, str],
+        decision: Any,
+        request_id: str,
+        outcome: Outcome,
+        websocket: bool,
+    ) -> None:
+        # Logging must never break the app: any failure here becomes a minimal record (counted),
+        # and if even that fails, only the counter moves.
+        end_time_ns = time.time_ns()
+        kind = "websocket" if websocket else "http"
+        try:
+            client = scope.get("client")
+            record = self._builder.build(
+                kind=kind,
+                method=method,
+                scheme=str(scope.get("scheme", "ws" if websocket else "http")),
+                path=str(scope.get("path", "")),
+                query=scope.get("query_string") or b"",
+                http_version=str(scope.get("http_version", "1.1")),
+                headers=headers,
+                peer=str(client[0]) if client else None,
+                cookies=cookies,
+                decision=decision,
+                request_id=request_id,
+                outcome=outcome,
+                end_time_ns=end_time_ns,
+            )
+        except Exception as exc:
+            self._internal_errors += 1
+            record = self._builder.fallback(
+                kind=kind, method=method, outcome=outcome, end_time_ns=end_time_ns, error=exc
+            )
+        try:
+            self._emitter.emit(record)
+        except Exception:
+            self._internal_errors += 1
+
+
+def _never(_record: dict[str, Any]) -> None:  # pragma: no cover - unreachable: logger= takes over
+    raise RuntimeError("records go to the app's logger")
+
+
+def _sinks_for(
+    output: IO[str] | IO[bytes] | str | os.PathLike[str] | None, schema: str
+) -> list[Sink]:
+    if output is None:
+        from_env = sinks_from_env()
+        return from_env if from_env else [StreamSink(sys.stdout, schema=schema)]
+    if isinstance(output, str | os.PathLike):
+        return [FileSink(output, schema=schema)]
+    if callable(getattr(output, "write", None)):
+        return [StreamSink(output, schema=schema)]
+    raise ValueError("output must be a text or binary stream, a file path, or None for stdout")

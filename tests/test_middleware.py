@@ -1,0 +1,347 @@
+"""The middleware in process: exactly one record per request, in every way a request can end."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.routing import Route, WebSocketRoute
+from starlette.testclient import TestClient
+from starlette.websockets import WebSocket
+
+from passivelog import PassiveLogMiddleware, schema
+from passivelog.testing import capture_records
+
+from .conftest import SECRET, SHARED
+
+
+class Boom(Exception):
+    pass
+
+
+async def hello(request: Request) -> Response:
+    return PlainTextResponse("hello")
+
+
+async def stream(request: Request) -> Response:
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(3):
+            await asyncio.sleep(0.02)
+            yield b"x" * 100
+
+    return StreamingResponse(chunks())
+
+
+async def fail(request: Request) -> Response:
+    raise Boom("the app broke")
+
+
+async def state(request: Request) -> Response:
+    return JSONResponse(
+        {
+            "request_id": request.state.passivelog_request_id,
+            "opted_out": request.state.passivelog_opt_out.opted_out,
+            "cookies": dict(request.cookies),
+        }
+    )
+
+
+async def echo(websocket: WebSocket) -> None:
+    await websocket.accept()
+    await websocket.send_text(await websocket.receive_text())
+    await websocket.close(code=4001)
+
+
+def starlette_app() -> Starlette:
+    return Starlette(
+        routes=[
+            Route("/", hello),
+            Route("/stream", stream),
+            Route("/fail", fail),
+            Route("/state", state),
+            Route("/health", hello),
+            WebSocketRoute("/ws", echo),
+        ]
+    )
+
+
+def request(app: Any, path: str = "/", *, client: tuple[str, int] = ("192.0.2.10", 5000),
+            **kwargs: Any) -> tuple[httpx.Response, list[dict[str, Any]]]:
+    async def go() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app, client=client)
+        async with httpx.AsyncClient(transport=transport, base_url="http://shop.test") as c:
+            return await c.get(path, **kwargs)
+
+    with capture_records() as records:
+        response = asyncio.run(go())
+    return response, records
+
+
+def test_plain_request_gives_one_record_with_core_fields(make_app: Callable[..., Any]) -> None:
+    response, records = request(make_app(starlette_app()), "/?page=2",
+                                headers={"user-agent": "curl/8.5.0"})
+    assert response.status_code == 200
+    [record] = records
+    assert record[schema.HTTP_METHOD] == "GET"
+    assert record[schema.URL_PATH] == "/"
+    assert record[schema.URL_QUERY] == "page=2"
+    assert record[schema.STATUS_CODE] == 200
+    assert record[schema.BODY_BYTES] == 5
+    assert record[schema.CLIENT_IP] == "192.0.2.10"
+    assert record[schema.GEO_COUNTRY] == "GB"
+    assert record[schema.GEO_REGION] == "GB-ENG"
+    assert record[schema.GEO_REGION_NAME] == "England"
+    assert record[schema.EVENT_DATASET] == "passivelog.access"
+    assert record[schema.TIMESTAMP].endswith("Z")
+    assert record[schema.EVENT_DURATION] > 0
+    assert record[schema.DEVICE_CLASS] == "other"
+
+
+def test_fastapi_app_is_logged(make_app: Callable[..., Any]) -> None:
+    api = FastAPI()
+
+    @api.get("/items/{item}")
+    async def item(item: int) -> dict[str, int]:
+        return {"item": item}
+
+    api.add_middleware(PassiveLogMiddleware, secret=SECRET, geo_db=None)
+    response, [record] = request(api, "/items/7")
+    assert response.json() == {"item": 7}
+    assert record[schema.URL_PATH] == "/items/7"
+    assert schema.GEO_COUNTRY not in record
+
+
+def test_streamed_response_duration_covers_the_body(make_app: Callable[..., Any]) -> None:
+    response, [record] = request(make_app(starlette_app()), "/stream")
+    assert len(response.content) == 300
+    assert record[schema.BODY_BYTES] == 300
+    assert record[schema.EVENT_DURATION] >= 60_000_000
+    assert schema.ABORTED not in record
+
+
+def test_app_exception_gives_500_record_and_propagates(make_app: Callable[..., Any]) -> None:
+    with pytest.raises(Boom), capture_records() as records:
+        asyncio.run(_get(make_app(starlette_app()), "/fail"))
+    [record] = records
+    assert record[schema.STATUS_CODE] == 500
+    assert record[schema.ERROR_TYPE] == "Boom"
+    assert "the app broke" not in repr(record)
+
+
+async def _get(app: Any, path: str) -> httpx.Response:
+    transport = httpx.ASGITransport(app=app, client=("192.0.2.1", 1))
+    async with httpx.AsyncClient(transport=transport, base_url="http://shop.test") as c:
+        return await c.get(path)
+
+
+def _asgi_call(app: Any, scope: dict[str, Any], incoming: list[dict[str, Any]],
+               fail_send_after: int | None = None) -> list[dict[str, Any]]:
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        if incoming:
+            return incoming.pop(0)
+        await asyncio.sleep(3600)
+        raise AssertionError("unreachable")
+
+    async def send(message: dict[str, Any]) -> None:
+        if fail_send_after is not None and len(sent) >= fail_send_after:
+            raise OSError("client went away")
+        sent.append(message)
+
+    async def go() -> None:
+        await app(scope, receive, send)
+
+    asyncio.run(go())
+    return sent
+
+
+def http_scope(path: str = "/", headers: list[tuple[bytes, bytes]] | None = None) -> dict[str, Any]:
+    return {
+        "type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}, "http_version": "1.1",
+        "method": "GET", "scheme": "http", "path": path, "raw_path": path.encode(),
+        "query_string": b"", "root_path": "", "headers": headers or [(b"host", b"shop.test")],
+        "client": ("192.0.2.7", 4000), "server": ("127.0.0.1", 8000),
+    }
+
+
+def test_client_disconnect_mid_stream_is_recorded_as_aborted(make_app: Callable[..., Any]) -> None:
+    async def endless(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        for _ in range(100):
+            await send({"type": "http.response.body", "body": b"data", "more_body": True})
+
+    app = make_app(endless)
+    with capture_records() as records, pytest.raises(OSError):
+        _asgi_call(app, http_scope(), [], fail_send_after=3)
+    [record] = records
+    assert record[schema.ABORTED] is True
+    assert record[schema.STATUS_CODE] == 200
+    assert record[schema.EVENT_OUTCOME] == "unknown"
+
+
+def test_disconnect_before_response_is_recorded_as_client_closed(
+    make_app: Callable[..., Any],
+) -> None:
+    async def waits_for_body(scope: Any, receive: Any, send: Any) -> None:
+        message = await receive()
+        assert message["type"] == "http.disconnect"
+
+    with capture_records() as records:
+        _asgi_call(make_app(waits_for_body), http_scope(), [{"type": "http.disconnect"}])
+    [record] = records
+    assert record[schema.ABORTED] is True
+    assert record[schema.STATUS_CODE] == 499
+
+
+def test_websocket_gives_one_record_with_close_code(make_app: Callable[..., Any]) -> None:
+    client = TestClient(make_app(starlette_app()))
+    with capture_records() as records, client.websocket_connect("/ws") as ws:
+        ws.send_text("hi")
+        assert ws.receive_text() == "hi"
+    [record] = records
+    assert record[schema.KIND] == "websocket"
+    assert record[schema.URL_PATH] == "/ws"
+    assert record[schema.WS_CLOSE_CODE] == 4001
+    assert record[schema.STATUS_CODE] == 101
+
+
+def test_lifespan_messages_pass_untouched(make_app: Callable[..., Any]) -> None:
+    seen: list[dict[str, Any]] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        assert scope["type"] == "lifespan"
+        while True:
+            message = await receive()
+            seen.append(message)
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete", "extra": 1})
+            else:
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
+    with capture_records() as records:
+        sent = _asgi_call(make_app(app), scope,
+                          [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+    assert sent == [{"type": "lifespan.startup.complete", "extra": 1},
+                    {"type": "lifespan.shutdown.complete"}]
+    assert [m["type"] for m in seen] == ["lifespan.startup", "lifespan.shutdown"]
+    assert records == []
+
+
+@pytest.mark.parametrize("path", ["/health", "/internal/metrics"], ids=["exact", "prefix"])
+def test_excluded_paths_are_silent(make_app: Callable[..., Any], path: str) -> None:
+    app = make_app(starlette_app(), exclude_paths=["/health", "/internal/*"])
+    _, records = request(app, path)
+    assert records == []
+
+
+def test_request_id_is_kept_when_well_formed_and_replaced_otherwise(
+    make_app: Callable[..., Any],
+) -> None:
+    app = make_app(starlette_app())
+    response, [record] = request(app, "/state", headers={"x-request-id": "abc-123"})
+    assert record[schema.REQUEST_ID] == "abc-123" == response.json()["request_id"]
+    _, [record] = request(app, "/state", headers={"x-request-id": "jane@example.com"})
+    assert record[schema.REQUEST_ID] != "jane@example.com"
+    assert len(record[schema.REQUEST_ID]) == 16
+
+
+def test_cookie_id_is_a_stable_pseudonym(make_app: Callable[..., Any]) -> None:
+    app = make_app(starlette_app())
+    _, [first] = request(app, headers={"cookie": "sessionid=visitor-one-session"})
+    _, [again] = request(app, headers={"cookie": "sessionid=visitor-one-session"})
+    _, [other] = request(app, headers={"cookie": "sessionid=visitor-two-session"})
+    assert first[schema.COOKIE_ID] == again[schema.COOKIE_ID] != other[schema.COOKIE_ID]
+    assert "visitor-one-session" not in repr(first)
+
+
+SENTINELS = {
+    "cookie": "sentinel-cookie-value-8c1f",
+    "ad": "GA1.1.sentinel-ad-4d2e",
+    "auth": "Bearer sentinel-auth-token-9a7b",
+    "proxy": "Basic c2VudGluZWwtcHJveHk=",
+    "ua": "SentinelAgent/9.9 (sentinel-ua-77)",
+}
+
+
+def test_sentinels_never_reach_the_rendered_record(make_app: Callable[..., Any]) -> None:
+    from passivelog.render import to_json_line
+
+    app = make_app(starlette_app(), ip_mode="drop", opt_out=True)
+    headers = {
+        "cookie": f"sessionid={SENTINELS['cookie']}; _ga={SENTINELS['ad']}",
+        "authorization": SENTINELS["auth"],
+        "proxy-authorization": SENTINELS["proxy"],
+        "user-agent": SENTINELS["ua"],
+        "sec-gpc": "1",
+    }
+    _, [record] = request(app, "/", headers=headers, client=("198.51.100.77", 1234))
+    line = to_json_line(record).decode()
+    for value in [*SENTINELS.values(), "sentinel-auth-token", SECRET, "198.51.100.77", "198.51.100"]:
+        assert value not in line
+    assert record[schema.GEO_REGION] == "US-CA"  # geo from the full IP, IP itself dropped
+
+
+def test_every_field_name_is_ecs_or_passivelog() -> None:
+    path = SHARED / "schemas" / "ecs-fields.csv"
+    if not path.exists():
+        pytest.skip("the shared ECS field registry is not beside the repo")
+    with path.open(newline="") as fh:
+        ecs = {row["Field"] for row in csv.DictReader(fh)}
+    for field in schema.FIELDS:
+        assert field.ecs in ecs or field.ecs.startswith("passivelog."), field.ecs
+
+
+def test_recorded_keys_are_all_declared(make_app: Callable[..., Any]) -> None:
+    declared = {f.ecs for f in schema.FIELDS}
+    app = make_app(starlette_app(), log_user_agent=True, log_ad_id=True)
+    _, [record] = request(app, "/?email=a%40b.example", headers={
+        "user-agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X)",
+        "referer": "https://other.example/?q=1", "cookie": "sid=abc; _ga=GA1.1.1.1"})
+    assert set(record) <= declared
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"ip_mode": "anonymise"}, "ip_mode"),
+        ({"trusted_proxies": ["10.0.0.0/33"]}, "10.0.0.0/33"),
+        ({"geo_db": "/nonexistent/geo.mmdb"}, "/nonexistent/geo.mmdb"),
+        ({"secret": ""}, "secret"),
+        ({"exclude_paths": "/health"}, "exclude_paths"),
+        ({"referrer_mode": "keep"}, "keep"),
+        ({"overflow": "maybe"}, "overflow"),
+        ({"output": 42}, "output"),
+    ],
+    ids=["ip-mode", "cidr", "geo-db", "empty-secret", "exclude-str", "referrer-mode", "overflow",
+         "output"],
+)
+def test_bad_configuration_raises_value_error(options: dict[str, Any], message: str) -> None:
+    options.setdefault("secret", SECRET)
+    with pytest.raises(ValueError, match=message.replace(".", r"\.").replace("/", "/")):
+        PassiveLogMiddleware(starlette_app(), **options)
+
+
+def test_missing_secret_warns_once_and_still_works(city_db: Any) -> None:
+    from passivelog.pseudonym import EphemeralSecretWarning
+
+    with pytest.warns(EphemeralSecretWarning):
+        app = PassiveLogMiddleware(starlette_app(), geo_db=city_db)
+    _, [record] = request(app, headers={"cookie": "sid=abc"})
+    assert schema.COOKIE_ID in record
+
+
+def test_secret_is_not_in_repr(make_app: Callable[..., Any]) -> None:
+    app = make_app(starlette_app())
+    assert SECRET not in repr(app)
+    assert SECRET not in repr(vars(app))
