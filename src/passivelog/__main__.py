@@ -1,0 +1,5 @@
+import sys
+
+from passivelog.cli import main
+
+sys.exit(main())

@@ -1,0 +1,97 @@
+"""``passivelog``: the demo, and the lookups a privacy reviewer wants to try by hand."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from passivelog.demo import free_port, run_demo
+
+    port = args.port or free_port(args.host)
+    if args.requests is None:
+        print(f"passivelog demo serving on http://{args.host}:{port}/ (Ctrl-C stops)", file=sys.stderr)
+    options = {} if args.secret is None else {"secret": args.secret}
+    return asyncio.run(run_demo(args.host, port, args.requests, **options))
+
+
+def _geo(args: argparse.Namespace) -> int:
+    from passivelog.client import normalise_ip
+    from passivelog.geo import DEFAULT, MaxMindLocator, resolve_geo_db
+
+    path = resolve_geo_db(args.db if args.db is not None else DEFAULT)
+    if path is None:
+        print("geo lookups are off (no database)", file=sys.stderr)
+        return 2
+    ip = normalise_ip(args.ip)
+    if ip is None:
+        print(f"not an IP address: {args.ip!r}", file=sys.stderr)
+        return 2
+    locator = MaxMindLocator(path, cache_size=0)
+    try:
+        region = locator.locate(ip)
+    finally:
+        locator.close()
+    answer = {
+        "ip": ip,
+        "database": str(path),
+        "country_iso_code": region.country_iso_code if region else None,
+        "region_iso_code": region.region_iso_code if region else None,
+        "region_name": region.region_name if region else None,
+    }
+    print(json.dumps(answer, ensure_ascii=False))
+    return 0 if region is not None else 1
+
+
+def _scrub(args: argparse.Namespace) -> int:
+    from passivelog.scrub import UrlScrubber
+
+    result = UrlScrubber(cache_size=0).scrub_url(args.url)
+    print(json.dumps({"url": result.value, "rules": list(result.rules)}, ensure_ascii=False))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="passivelog", description="Privacy-first passive-data logging for ASGI apps."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", help="serve a demo shop with passivelog under uvicorn")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    demo.add_argument(
+        "--requests", type=int, default=None, metavar="N",
+        help="send N realistic requests to the demo, print their records and exit",
+    )
+    demo.add_argument("--secret", default=None, help="pseudonym key (default: PASSIVELOG_SECRET)")
+    demo.set_defaults(run=_demo)
+
+    geo = commands.add_parser("geo", help="what the configured geo database says about an IP")
+    geo.add_argument("ip")
+    geo.add_argument("--db", default=None, help="a MaxMind-format database (default: shipped)")
+    geo.set_defaults(run=_geo)
+
+    scrub = commands.add_parser("scrub", help="scrub a URL and list the rules that fired")
+    scrub.add_argument("url")
+    scrub.set_defaults(run=_scrub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except ValueError as exc:
+        print(f"passivelog: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,163 @@
+"""The middleware under real ASGI servers over real sockets: uvicorn, hypercorn and granian."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from passivelog import schema
+from passivelog.demo import free_port
+
+pytestmark = pytest.mark.servers
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def server_command(server: str, port: int) -> list[str]:
+    if server == "uvicorn":
+        return [sys.executable, "-m", "uvicorn", "tests.serverapp:app", "--host", "127.0.0.1",
+                "--port", str(port), "--no-access-log", "--no-proxy-headers", "--log-level", "warning"]
+    if server == "hypercorn":
+        return [sys.executable, "-m", "hypercorn", "tests.serverapp:app", "--bind",
+                f"127.0.0.1:{port}", "--log-level", "warning"]
+    return [sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1",
+            "--port", str(port), "--log-level", "warning", "tests.serverapp:app"]
+
+
+class Server:
+    def __init__(self, server: str, tmp_path: Path, city_db: Path) -> None:
+        self.port = free_port()
+        self.records_path = tmp_path / f"{server}.jsonl"
+        env = dict(os.environ, PASSIVELOG_TEST_RECORDS=str(self.records_path),
+                   PASSIVELOG_TEST_GEO_DB=str(city_db), PYTHONPATH=str(ROOT))
+        self.process = subprocess.Popen(server_command(server, self.port), cwd=ROOT, env=env,
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.base = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                output = self.process.stdout.read().decode() if self.process.stdout else ""
+                raise AssertionError(f"{server} exited early:\n{output}")
+            try:
+                httpx.get(self.base + "/healthz", timeout=0.5)
+                return
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        raise AssertionError(f"{server} did not start")
+
+    def stop(self) -> str:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            output, _ = self.process.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            output, _ = self.process.communicate()
+        return output.decode(errors="replace")
+
+    def records(self) -> list[dict[str, Any]]:
+        if not self.records_path.exists():
+            return []
+        lines = self.records_path.read_bytes().split(b"\n")
+        return [orjson.loads(line) for line in lines if line]
+
+
+SERVERS = [s for s in ("uvicorn", "hypercorn", "granian")]
+
+
+@pytest.fixture(params=SERVERS)
+def server(request: pytest.FixtureRequest, tmp_path: Path, city_db: Path) -> Iterator[Server]:
+    name = request.param
+    module = {"uvicorn": "uvicorn", "hypercorn": "hypercorn", "granian": "granian"}[name]
+    pytest.importorskip(module)
+    running = Server(name, tmp_path, city_db)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def by_id(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for record in records:
+        found.setdefault(record.get(schema.REQUEST_ID, ""), record)
+    return found
+
+
+def test_each_kind_of_request_is_logged_once(server: Server) -> None:
+    headers = {"x-forwarded-for": "198.51.100.9", "user-agent": "curl/8.5.0"}
+    with httpx.Client(base_url=server.base, timeout=5) as client:
+        assert client.get("/products/1?utm_source=x", headers={**headers, "x-request-id": "plain-1"}).status_code == 200
+        assert client.get("/stream", headers={**headers, "x-request-id": "stream-1"}).text.count("chunk") == 5
+    with httpx.Client(base_url=server.base, timeout=5) as client:
+        assert client.get("/fail", headers={**headers, "x-request-id": "fail-1"}).status_code == 500
+    with httpx.Client(base_url=server.base, timeout=5) as client:
+        client.get("/healthz")
+    asyncio.run(_websocket_roundtrip(server.port))
+    server.stop()
+    records = server.records()
+    http = by_id(records)
+    assert http["plain-1"][schema.STATUS_CODE] == 200
+    assert http["plain-1"][schema.CLIENT_IP] == "198.51.100.9"
+    assert http["plain-1"][schema.GEO_REGION] == "US-CA"
+    assert http["stream-1"][schema.BODY_BYTES] == 40
+    assert http["fail-1"][schema.STATUS_CODE] == 500
+    assert http["fail-1"][schema.ERROR_TYPE] == "RuntimeError"
+    ws = [r for r in records if r[schema.KIND] == "websocket"]
+    assert len(ws) == 1 and ws[0][schema.URL_PATH] == "/ws"
+    assert ws[0][schema.WS_CLOSE_CODE] in (1000, 1006)  # hypercorn reports a normal close as 1006
+    assert not [r for r in records if r[schema.URL_PATH] == "/healthz"]
+    assert len(records) == 4
+
+
+async def _websocket_roundtrip(port: int) -> None:
+    import websockets
+
+    async with websockets.connect(f"ws://127.0.0.1:{port}/ws") as ws:
+        await ws.send("hello")
+        assert await ws.recv() == "hello"
+        await asyncio.sleep(0.05)
+
+
+def test_sigterm_under_load_loses_no_record(server: Server) -> None:
+    answered: list[str] = []
+    stop = threading.Event()
+
+    def load(worker: int) -> None:
+        with httpx.Client(base_url=server.base, timeout=5) as client:
+            for i in range(100_000):
+                if stop.is_set():
+                    return
+                rid = f"load-{worker}-{i}"
+                try:
+                    response = client.get("/products/5", headers={"x-request-id": rid})
+                except httpx.HTTPError:
+                    return
+                if response.status_code == 200:
+                    answered.append(rid)
+
+    threads = [threading.Thread(target=load, args=(w,)) for w in range(4)]
+    for thread in threads:
+        thread.start()
+    time.sleep(1.5)
+    server.process.send_signal(signal.SIGTERM)
+    for thread in threads:
+        thread.join(timeout=20)
+    stop.set()
+    server.stop()
+    logged = [r[schema.REQUEST_ID] for r in server.records()]
+    assert len(answered) > 50
+    assert len(logged) == len(set(logged))
+    assert set(answered) <= set(logged), f"{len(set(answered) - set(logged))} answered requests lost"
