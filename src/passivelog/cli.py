@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import secrets
 import sys
 from collections.abc import Sequence
+
+from passivelog.pseudonym import SECRET_ENV
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -15,7 +19,13 @@ def _demo(args: argparse.Namespace) -> int:
     port = args.port or free_port(args.host)
     if args.requests is None:
         print(f"passivelog demo serving on http://{args.host}:{port}/ (Ctrl-C stops)", file=sys.stderr)
-    options = {} if args.secret is None else {"secret": args.secret}
+    secret = args.secret or os.environ.get(SECRET_ENV)
+    if secret is None:
+        # The demo is not a deployment: a throwaway key, said once, instead of the library's warning.
+        secret = secrets.token_urlsafe(32)
+        print("passivelog demo: random pseudonym key for this run (set PASSIVELOG_SECRET to fix one)",
+              file=sys.stderr)
+    options = {"secret": secret}
     return asyncio.run(run_demo(args.host, port, args.requests, **options))
 
 

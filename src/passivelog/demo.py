@@ -122,7 +122,7 @@ DEMO_TRAFFIC: tuple[DemoRequest, ...] = (
                 {"cookie": "JSESSIONID=ABCDEF0123456789"}),
     DemoRequest("GET", "/products/77", "66.249.66.1", GOOGLEBOT, {}),
     DemoRequest("POST", "/privacy/ad-opt-out", "200.160.2.3", CHROME, {}),
-    DemoRequest("GET", "/fail", "203.0.113.50", "curl/8.5.0", {}),
+    DemoRequest("GET", "/missing?ref=mail", "203.0.113.50", "curl/8.5.0", {}),
     DemoRequest("GET", "/healthz", "127.0.0.1", "kube-probe/1.30", {}),
 )
 
@@ -150,6 +150,7 @@ async def send_demo_traffic(base_url: str, count: int) -> int:
             with contextlib.suppress(httpx.HTTPError):
                 await client.request(item.method, item.path, headers=headers)
                 answered += 1
+            client.cookies.clear()  # each demo request is a different visitor
     return answered
 
 
