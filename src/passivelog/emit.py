@@ -68,8 +68,7 @@ class Emitter:
             _DeliveringLogger(deliver),
             processors=[*processors, _record_from_event],
             wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
-            cache_logger_on_first_use=True,
-        )
+        ).bind()  # the concrete bound logger: no lazy proxy lookups per record
         if logger is not None and not callable(getattr(logger, "info", None)):
             raise ValueError("logger must be a structlog logger (an object with an info() method)")
 
