@@ -46,15 +46,37 @@ def _geo(args: argparse.Namespace) -> int:
         region = locator.locate(ip)
     finally:
         locator.close()
-    answer = {
+    answer: dict[str, object] = {
         "ip": ip,
         "database": str(path),
-        "country_iso_code": region.country_iso_code if region else None,
-        "region_iso_code": region.region_iso_code if region else None,
-        "region_name": region.region_name if region else None,
+        "recorded": {
+            "client.geo.country_iso_code": region.country_iso_code if region else None,
+            "client.geo.region_iso_code": region.region_iso_code if region else None,
+            "client.geo.region_name": region.region_name if region else None,
+        },
+        "database_says": _geoip2_answer(path, ip),
     }
     print(json.dumps(answer, ensure_ascii=False))
     return 0 if region is not None else 1
+
+
+def _geoip2_answer(path: object, ip: str) -> dict[str, object] | None:
+    """geoip2's full answer (city included), to compare with the reduced one passivelog records."""
+    import geoip2.database
+    import geoip2.errors
+
+    with geoip2.database.Reader(str(path)) as reader:
+        try:
+            if "City" in reader.metadata().database_type:
+                city = reader.city(ip)
+                return {
+                    "country": city.country.iso_code,
+                    "subdivisions": [s.iso_code or s.name for s in city.subdivisions],
+                    "city": city.city.name,
+                }
+            return {"country": reader.country(ip).country.iso_code}
+        except geoip2.errors.AddressNotFoundError:
+            return None
 
 
 def _scrub(args: argparse.Namespace) -> int:
