@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import hmac
 import os
 import secrets
 import warnings
 from collections.abc import Mapping
-from typing import Final
+from typing import Any, Final
 
 SECRET_ENV: Final = "PASSIVELOG_SECRET"
 MIN_SECRET_BYTES: Final = 16
@@ -16,6 +17,7 @@ MIN_SECRET_BYTES: Final = 16
 # 128 bits of the HMAC output: collisions stay negligible for any realistic number of visitors
 # (birthday bound ~2**64) while keeping the pseudonym short (22 URL-safe characters).
 _PSEUDONYM_BYTES: Final = 16
+_SHA256_BLOCK: Final = 64
 
 
 class EphemeralSecretWarning(UserWarning):
@@ -38,7 +40,7 @@ class Pseudonymiser:
         secret: at least 16 bytes (or characters) of secret material.
     """
 
-    __slots__ = ("_keys", "_root")
+    __slots__ = ("_pads", "_root")
 
     def __init__(self, secret: str | bytes) -> None:
         root = secret.encode("utf-8") if isinstance(secret, str) else bytes(secret)
@@ -54,24 +56,40 @@ class Pseudonymiser:
                 "of random text so that pseudonyms cannot be brute-forced"
             )
         self._root = root
-        self._keys: dict[str, bytes] = {}
+        self._pads: dict[str, tuple[Any, Any]] = {}
 
     def __repr__(self) -> str:
         return "Pseudonymiser(secret=<hidden>)"
 
-    def _key(self, purpose: str) -> bytes:
-        key = self._keys.get(purpose)
-        if key is None:
+    def _pads_for(self, purpose: str) -> tuple[Any, Any]:
+        pads = self._pads.get(purpose)
+        if pads is None:
             key = hmac.digest(self._root, b"passivelog/v1/" + purpose.encode("ascii"), "sha256")
-            self._keys[purpose] = key
-        return key
+            # RFC 2104 section 4 ("Implementation note"): the hash states after absorbing
+            # K xor ipad and K xor opad can be computed once per key and copied per message.
+            # Same output as hmac.digest (a test checks it), ~3x cheaper than its per-call setup.
+            block = key.ljust(_SHA256_BLOCK, b"\0")
+            pads = (
+                hashlib.sha256(bytes(b ^ 0x36 for b in block)),
+                hashlib.sha256(bytes(b ^ 0x5C for b in block)),
+            )
+            self._pads[purpose] = pads
+        return pads
+
+    def digest(self, value: str, purpose: str) -> bytes:
+        """HMAC-SHA256 of ``value`` under the key derived for ``purpose``."""
+        inner_pad, outer_pad = self._pads_for(purpose)
+        inner = inner_pad.copy()
+        inner.update(value.encode("utf-8", "surrogatepass"))
+        outer = outer_pad.copy()
+        outer.update(inner.digest())
+        return outer.digest()  # type: ignore[no-any-return]
 
     def pseudonym(self, value: str, purpose: str) -> str:
         """Return the pseudonym of ``value`` for ``purpose``; total for any string."""
-        digest = hmac.digest(
-            self._key(purpose), value.encode("utf-8", "surrogatepass"), "sha256"
-        )
-        return base64.urlsafe_b64encode(digest[:_PSEUDONYM_BYTES]).rstrip(b"=").decode("ascii")
+        digest = self.digest(value, purpose)
+        # 16 bytes encode to 22 characters and "==" padding, which is cut off.
+        return base64.urlsafe_b64encode(digest[:_PSEUDONYM_BYTES])[:22].decode("ascii")
 
 
 def pseudonymiser_from(secret: str | bytes | None, environ: Mapping[str, str] = os.environ) -> Pseudonymiser:
