@@ -285,8 +285,8 @@ WHERE_CASES = [
         id="userinfo-password",
     ),
     pytest.param("https://jane@x.example/", "https://[user]@x.example/", id="userinfo-user"),
-    pytest.param("http://192.0.2.1:8080/a", "http://[ip]:8080/a", id="ipv4-host"),
-    pytest.param("http://[2001:db8::1]/a", "http://[ip]/a", id="ipv6-host"),
+    pytest.param("http://192.0.2.1:8080/a", "http://ip.invalid:8080/a", id="ipv4-host"),
+    pytest.param("http://[2001:db8::1]/a", "http://ip.invalid/a", id="ipv6-host"),
     pytest.param(
         "https://x.example/?a=1;email=j%40x.example",
         "https://x.example/?a=1;email=[email]",
@@ -479,7 +479,7 @@ def test_referrer_origin_mode_keeps_scheme_and_host() -> None:
 
 def test_referrer_origin_mode_of_an_ip_host() -> None:
     result = ReferrerScrubber(mode="origin").scrub("http://192.0.2.7:8080/", None)
-    assert result == Scrubbed("http://[ip]:8080/", ("value:ip",))
+    assert result == Scrubbed("http://ip.invalid:8080/", ("value:ip",))
 
 
 def test_referrer_drop_mode_logs_nothing() -> None:

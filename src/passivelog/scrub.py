@@ -44,7 +44,7 @@ Rule names are stable; the middleware prefixes them with where they fired (``que
 - ``value:card`` (``[card]``): 13-19 digits, payment MII 2-6, Luhn valid (ISO/IEC 7812).
 - ``value:iban`` (``[iban]``): an IBAN whose ISO 7064 mod-97 check holds (ISO 13616).
 - ``value:ssn`` (``[ssn]``): a US SSN printed as ``AAA-GG-SSSS``.
-- ``value:ip`` (``[ip]``): an IPv4 or IPv6 address, also as a URL's host.
+- ``value:ip`` (``[ip]``; ``ip.invalid`` as a URL's host): an IPv4 or IPv6 address.
 - ``value:jwt`` (``[jwt]``): a JSON Web Token (RFC 7519).
 - ``value:bearer``, ``value:basic`` (``[secret]``): the credential after ``Bearer`` (RFC 6750)
   or ``Basic`` (RFC 7617); the scheme word stays.
@@ -245,6 +245,11 @@ _ABSOLUTE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://")
 _QUERYISH = re.compile(r"[^\s=&#/?]{1,64}=")
 _PAIR_SPLIT = re.compile(r"([&;])")
 _KEY_JUNK = re.compile(r"[\W_]+")
+# An IP address in the host position is replaced by a name, not by "[ip]": square brackets there
+# mean an IPv6 literal (RFC 3986 section 3.2.2), so "http://[ip]/" would not parse downstream.
+# ".invalid" is reserved never to resolve (RFC 6761 section 6.4).
+IP_HOST: Final = "ip.invalid"
+
 _PLACEHOLDER_WORD = re.compile(r"\[[a-z_]+\]")
 _IPV4_HOST = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")
 _ESCAPES = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
@@ -601,7 +606,7 @@ class UrlScrubber:
             call.rules.add("userinfo")
             changed = True
         if host_is_ip(host):
-            host = _detectors.PLACEHOLDERS["ip"]
+            host = IP_HOST
             call.rules.add("value:ip")
             changed = True
         if not changed:
@@ -972,7 +977,7 @@ def _origin_parts(url: str) -> tuple[str, str, str, int] | None:
 def _origin(url: str, scheme: str, host: str, port: str, end: int) -> Scrubbed:
     rules: set[str] = set()
     if host_is_ip(host):
-        host = _detectors.PLACEHOLDERS["ip"]
+        host = IP_HOST
         rules.add("value:ip")
     if (scheme, port) in (("http", ":80"), ("https", ":443")):
         port = ""
