@@ -16,8 +16,11 @@ def _clean(value: Any) -> Any:
         return {str(k): _clean(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_clean(v) for v in value]
-    if value is None or isinstance(value, bool | int | float):
+    if isinstance(value, bool) or value is None or isinstance(value, float):
         return value
+    if isinstance(value, int):
+        # orjson encodes 64-bit integers only; larger ones are written as their digits.
+        return value if -(2**63) <= value < 2**64 else str(value)
     return str(value)
 
 

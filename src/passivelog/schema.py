@@ -70,6 +70,8 @@ OPT_OUT: Final = "passivelog.opt_out"
 OPT_OUT_SIGNALS: Final = "passivelog.opt_out_signals"
 TRUNCATED: Final = "passivelog.truncated"
 INTERNAL_ERROR: Final = "passivelog.internal_error"
+SELF_DROPPED: Final = "passivelog.self.dropped"
+SELF_FAILED: Final = "passivelog.self.failed"
 
 DATASET: Final = "passivelog.access"
 
@@ -137,6 +139,10 @@ FIELDS: Final[tuple[FieldSpec, ...]] = (
               "Fields cut to fit the record size cap."),
     FieldSpec(INTERNAL_ERROR, INTERNAL_ERROR, "string", "KeyError",
               "Only when building the record failed: a minimal record without request data."),
+    FieldSpec(SELF_DROPPED, SELF_DROPPED, "integer", "12",
+              "Self-records (`event.dataset` = `passivelog.self`) only: records dropped since the last."),
+    FieldSpec(SELF_FAILED, SELF_FAILED, "integer", "3",
+              "Self-records only: records a sink failed to write since the last."),
 )
 
 ECS_TO_OTEL: Final[Mapping[str, str]] = {f.ecs: f.otel for f in FIELDS}
