@@ -144,9 +144,7 @@ def _shapes(pattern: str) -> list[str]:
     scanned, not cut), and as ~100 KB of 1 KB parameters (the first 8 KB of which are scanned)."""
     whole = (pattern * (SIZE // len(pattern) + 1))[:SIZE]
     value = "https://x.example/p?q=" + whole[:8100]
-    params = "https://x.example/p?" + "&".join(
-        f"k{i}=" + whole[:1000] for i in range(SIZE // 1000)
-    )
+    params = "https://x.example/p?" + "&".join(f"k{i}=" + whole[:1000] for i in range(SIZE // 1000))
     return [whole, value, params]
 
 

@@ -23,8 +23,13 @@ TEST_NETWORKS: dict[str, dict[str, Any]] = {
 
 
 def write_city_db(path: Path, networks: dict[str, dict[str, Any]] = TEST_NETWORKS) -> Path:
-    writer = MMDBWriter(ip_version=6, ipv4_compatible=True, database_type="Test-City", languages=["en"],
-                        description="passivelog test data")
+    writer = MMDBWriter(
+        ip_version=6,
+        ipv4_compatible=True,
+        database_type="Test-City",
+        languages=["en"],
+        description="passivelog test data",
+    )
     for cidr, answer in networks.items():
         content: dict[str, Any] = {
             "country": {"iso_code": answer["country"], "names": {"en": answer["country"]}}

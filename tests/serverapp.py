@@ -1,4 +1,4 @@
-"""The app the server tests run: the demo shop, writing records to the file named in the environment."""
+"""The app the server tests run: the demo shop, writing records to a file the environment names."""
 
 from __future__ import annotations
 

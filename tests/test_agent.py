@@ -28,123 +28,193 @@ SAFARI_IPHONE = (
 # (id, User-Agent, expected AgentInfo or None). AgentInfo fields in order:
 # name, version, os_name, os_version, device_name, device_class.
 REALISTIC: list[tuple[str, str, AgentInfo | None]] = [
-    ("chrome-windows", CHROME_WINDOWS,
-     AgentInfo("Chrome", "126.0.0", "Windows", "10", None, "pc")),
-    ("firefox-windows",
-     "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:127.0) Gecko/20100101 Firefox/127.0",
-     AgentInfo("Firefox", "127.0", "Windows", "10", None, "pc")),
-    ("edge-windows",
-     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-     "Chrome/126.0.0.0 Safari/537.36 Edg/126.0.2592.68",
-     AgentInfo("Edge", "126.0.2592", "Windows", "10", None, "pc")),
-    ("opera-windows",
-     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-     "Chrome/126.0.0.0 Safari/537.36 OPR/111.0.0.0",
-     AgentInfo("Opera", "111.0.0", "Windows", "10", None, "pc")),
-    ("ie11-windows", "Mozilla/5.0 (Windows NT 10.0; WOW64; Trident/7.0; rv:11.0) like Gecko",
-     AgentInfo("IE", "11.0", "Windows", "10", None, "pc")),
-    ("chrome-macos",
-     "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
-     "Chrome/126.0.0.0 Safari/537.36",
-     AgentInfo("Chrome", "126.0.0", "Mac OS X", "10.15.7", "Mac", "pc")),
-    ("safari-macos",
-     "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-     "Version/17.5 Safari/605.1.15",
-     AgentInfo("Safari", "17.5", "Mac OS X", "10.15.7", "Mac", "pc")),
-    ("firefox-macos",
-     "Mozilla/5.0 (Macintosh; Intel Mac OS X 14.5; rv:127.0) Gecko/20100101 Firefox/127.0",
-     AgentInfo("Firefox", "127.0", "Mac OS X", "14.5", "Mac", "pc")),
-    ("edge-macos",
-     "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
-     "Chrome/126.0.0.0 Safari/537.36 Edg/126.0.2592.68",
-     AgentInfo("Edge", "126.0.2592", "Mac OS X", "10.15.7", "Mac", "pc")),
-    ("chrome-linux",
-     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-     "Chrome/126.0.0.0 Safari/537.36",
-     AgentInfo("Chrome", "126.0.0", "Linux", None, None, "pc")),
-    ("firefox-linux", "Mozilla/5.0 (X11; Linux x86_64; rv:127.0) Gecko/20100101 Firefox/127.0",
-     AgentInfo("Firefox", "127.0", "Linux", None, None, "pc")),
-    ("firefox-ubuntu",
-     "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:127.0) Gecko/20100101 Firefox/127.0",
-     AgentInfo("Firefox", "127.0", "Ubuntu", None, None, "pc")),
-    ("chrome-chromeos",
-     "Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 (KHTML, like Gecko) "
-     "Chrome/126.0.0.0 Safari/537.36",
-     AgentInfo("Chrome", "126.0.0", "Chrome OS", "14541.0.0", None, "pc")),
-    ("safari-iphone", SAFARI_IPHONE,
-     AgentInfo("Mobile Safari", "17.5", "iOS", "17.5", "iPhone", "mobile")),
-    ("chrome-iphone",
-     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
-     "(KHTML, like Gecko) CriOS/126.0.6478.54 Mobile/15E148 Safari/604.1",
-     AgentInfo("Chrome Mobile iOS", "126.0.6478", "iOS", "17.5", "iPhone", "mobile")),
-    ("facebook-app-iphone",
-     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5_1 like Mac OS X) AppleWebKit/605.1.15 "
-     "(KHTML, like Gecko) Mobile/15E148 [FBAN/FBIOS;FBAV/470.0.0.38.109;FBBV/612345678;"
-     "FBDV/iPhone15,2;FBMD/iPhone;FBSN/iOS;FBSV/17.5.1;FBSS/3;FBID/phone;FBLC/en_US;FBOP/5]",
-     AgentInfo("Facebook", "470.0.0", "iOS", "17.5.1", "iPhone", "mobile")),
-    ("chrome-android-phone",
-     "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) "
-     "Chrome/126.0.0.0 Mobile Safari/537.36",
-     AgentInfo("Chrome Mobile", "126.0.0", "Android", "10", "K", "mobile")),
-    ("chrome-pixel",
-     "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
-     "Chrome/126.0.6478.71 Mobile Safari/537.36",
-     AgentInfo("Chrome Mobile", "126.0.6478", "Android", "14", "Pixel 8", "mobile")),
-    ("samsung-internet-galaxy",
-     "Mozilla/5.0 (Linux; Android 14; SM-S911B) AppleWebKit/537.36 (KHTML, like Gecko) "
-     "SamsungBrowser/25.0 Chrome/121.0.0.0 Mobile Safari/537.36",
-     AgentInfo("Samsung Internet", "25.0", "Android", "14", "Samsung SM-S911B", "mobile")),
-    ("firefox-android-phone",
-     "Mozilla/5.0 (Android 14; Mobile; rv:127.0) Gecko/127.0 Firefox/127.0",
-     AgentInfo("Firefox Mobile", "127.0", "Android", "14", "Generic Smartphone", "mobile")),
-    ("webview-android",
-     "Mozilla/5.0 (Linux; Android 14; Pixel 8 Build/AP2A.240705.005; wv) AppleWebKit/537.36 "
-     "(KHTML, like Gecko) Version/4.0 Chrome/126.0.6478.134 Mobile Safari/537.36",
-     AgentInfo("Chrome Mobile WebView", "126.0.6478", "Android", "14", "Pixel 8", "mobile")),
-    ("safari-ipad",
-     "Mozilla/5.0 (iPad; CPU OS 16_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-     "Version/16.6 Mobile/15E148 Safari/604.1",
-     AgentInfo("Mobile Safari", "16.6", "iOS", "16.6", "iPad", "tablet")),
-    ("chrome-galaxy-tab",
-     "Mozilla/5.0 (Linux; Android 13; SM-X710) AppleWebKit/537.36 (KHTML, like Gecko) "
-     "Chrome/126.0.0.0 Safari/537.36",
-     AgentInfo("Chrome", "126.0.0", "Android", "13", "SM-X710", "tablet")),
-    ("chrome-android-tablet",
-     "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) "
-     "Chrome/126.0.0.0 Safari/537.36",
-     AgentInfo("Chrome", "126.0.0", "Android", "10", "K", "tablet")),
-    ("silk-kindle-fire",
-     "Mozilla/5.0 (Linux; Android 9; KFTRWI) AppleWebKit/537.36 (KHTML, like Gecko) "
-     "Silk/126.3.1 like Chrome/126.0.6478.126 Safari/537.36",
-     AgentInfo("Amazon Silk", "126.3.1", "Android", "9", "Kindle", "tablet")),
+    ("chrome-windows", CHROME_WINDOWS, AgentInfo("Chrome", "126.0.0", "Windows", "10", None, "pc")),
+    (
+        "firefox-windows",
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:127.0) Gecko/20100101 Firefox/127.0",
+        AgentInfo("Firefox", "127.0", "Windows", "10", None, "pc"),
+    ),
+    (
+        "edge-windows",
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/126.0.0.0 Safari/537.36 Edg/126.0.2592.68",
+        AgentInfo("Edge", "126.0.2592", "Windows", "10", None, "pc"),
+    ),
+    (
+        "opera-windows",
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/126.0.0.0 Safari/537.36 OPR/111.0.0.0",
+        AgentInfo("Opera", "111.0.0", "Windows", "10", None, "pc"),
+    ),
+    (
+        "ie11-windows",
+        "Mozilla/5.0 (Windows NT 10.0; WOW64; Trident/7.0; rv:11.0) like Gecko",
+        AgentInfo("IE", "11.0", "Windows", "10", None, "pc"),
+    ),
+    (
+        "chrome-macos",
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/126.0.0.0 Safari/537.36",
+        AgentInfo("Chrome", "126.0.0", "Mac OS X", "10.15.7", "Mac", "pc"),
+    ),
+    (
+        "safari-macos",
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+        "Version/17.5 Safari/605.1.15",
+        AgentInfo("Safari", "17.5", "Mac OS X", "10.15.7", "Mac", "pc"),
+    ),
+    (
+        "firefox-macos",
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 14.5; rv:127.0) Gecko/20100101 Firefox/127.0",
+        AgentInfo("Firefox", "127.0", "Mac OS X", "14.5", "Mac", "pc"),
+    ),
+    (
+        "edge-macos",
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/126.0.0.0 Safari/537.36 Edg/126.0.2592.68",
+        AgentInfo("Edge", "126.0.2592", "Mac OS X", "10.15.7", "Mac", "pc"),
+    ),
+    (
+        "chrome-linux",
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/126.0.0.0 Safari/537.36",
+        AgentInfo("Chrome", "126.0.0", "Linux", None, None, "pc"),
+    ),
+    (
+        "firefox-linux",
+        "Mozilla/5.0 (X11; Linux x86_64; rv:127.0) Gecko/20100101 Firefox/127.0",
+        AgentInfo("Firefox", "127.0", "Linux", None, None, "pc"),
+    ),
+    (
+        "firefox-ubuntu",
+        "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:127.0) Gecko/20100101 Firefox/127.0",
+        AgentInfo("Firefox", "127.0", "Ubuntu", None, None, "pc"),
+    ),
+    (
+        "chrome-chromeos",
+        "Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/126.0.0.0 Safari/537.36",
+        AgentInfo("Chrome", "126.0.0", "Chrome OS", "14541.0.0", None, "pc"),
+    ),
+    (
+        "safari-iphone",
+        SAFARI_IPHONE,
+        AgentInfo("Mobile Safari", "17.5", "iOS", "17.5", "iPhone", "mobile"),
+    ),
+    (
+        "chrome-iphone",
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) CriOS/126.0.6478.54 Mobile/15E148 Safari/604.1",
+        AgentInfo("Chrome Mobile iOS", "126.0.6478", "iOS", "17.5", "iPhone", "mobile"),
+    ),
+    (
+        "facebook-app-iphone",
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5_1 like Mac OS X) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) Mobile/15E148 [FBAN/FBIOS;FBAV/470.0.0.38.109;FBBV/612345678;"
+        "FBDV/iPhone15,2;FBMD/iPhone;FBSN/iOS;FBSV/17.5.1;FBSS/3;FBID/phone;FBLC/en_US;FBOP/5]",
+        AgentInfo("Facebook", "470.0.0", "iOS", "17.5.1", "iPhone", "mobile"),
+    ),
+    (
+        "chrome-android-phone",
+        "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/126.0.0.0 Mobile Safari/537.36",
+        AgentInfo("Chrome Mobile", "126.0.0", "Android", "10", "K", "mobile"),
+    ),
+    (
+        "chrome-pixel",
+        "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/126.0.6478.71 Mobile Safari/537.36",
+        AgentInfo("Chrome Mobile", "126.0.6478", "Android", "14", "Pixel 8", "mobile"),
+    ),
+    (
+        "samsung-internet-galaxy",
+        "Mozilla/5.0 (Linux; Android 14; SM-S911B) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "SamsungBrowser/25.0 Chrome/121.0.0.0 Mobile Safari/537.36",
+        AgentInfo("Samsung Internet", "25.0", "Android", "14", "Samsung SM-S911B", "mobile"),
+    ),
+    (
+        "firefox-android-phone",
+        "Mozilla/5.0 (Android 14; Mobile; rv:127.0) Gecko/127.0 Firefox/127.0",
+        AgentInfo("Firefox Mobile", "127.0", "Android", "14", "Generic Smartphone", "mobile"),
+    ),
+    (
+        "webview-android",
+        "Mozilla/5.0 (Linux; Android 14; Pixel 8 Build/AP2A.240705.005; wv) AppleWebKit/537.36 "
+        "(KHTML, like Gecko) Version/4.0 Chrome/126.0.6478.134 Mobile Safari/537.36",
+        AgentInfo("Chrome Mobile WebView", "126.0.6478", "Android", "14", "Pixel 8", "mobile"),
+    ),
+    (
+        "safari-ipad",
+        "Mozilla/5.0 (iPad; CPU OS 16_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+        "Version/16.6 Mobile/15E148 Safari/604.1",
+        AgentInfo("Mobile Safari", "16.6", "iOS", "16.6", "iPad", "tablet"),
+    ),
+    (
+        "chrome-galaxy-tab",
+        "Mozilla/5.0 (Linux; Android 13; SM-X710) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/126.0.0.0 Safari/537.36",
+        AgentInfo("Chrome", "126.0.0", "Android", "13", "SM-X710", "tablet"),
+    ),
+    (
+        "chrome-android-tablet",
+        "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/126.0.0.0 Safari/537.36",
+        AgentInfo("Chrome", "126.0.0", "Android", "10", "K", "tablet"),
+    ),
+    (
+        "silk-kindle-fire",
+        "Mozilla/5.0 (Linux; Android 9; KFTRWI) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Silk/126.3.1 like Chrome/126.0.6478.126 Safari/537.36",
+        AgentInfo("Amazon Silk", "126.3.1", "Android", "9", "Kindle", "tablet"),
+    ),
     # user_agents rates any Android UA whose browser is "Firefox Mobile" as a phone, even when it
     # says "Tablet": its rule, kept as is.
-    ("firefox-android-tablet",
-     "Mozilla/5.0 (Android 14; Tablet; rv:127.0) Gecko/127.0 Firefox/127.0",
-     AgentInfo("Firefox Mobile", "127.0", "Android", "14", "Generic Tablet", "mobile")),
-    ("samsung-smart-tv",
-     "Mozilla/5.0 (SMART-TV; Linux; Tizen 6.0) AppleWebKit/537.36 (KHTML, like Gecko) "
-     "SamsungBrowser/4.0 Chrome/76.0.3809.146 TV Safari/537.36",
-     AgentInfo("Samsung Internet", "4.0", "Tizen", "6.0", "Samsung SMART-TV", "other")),
-    ("googlebot", "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
-     AgentInfo("Googlebot", "2.1", None, None, "Spider", "bot")),
-    ("googlebot-smartphone",
-     "Mozilla/5.0 (Linux; Android 6.0.1; Nexus 5X Build/MMB29P) AppleWebKit/537.36 "
-     "(KHTML, like Gecko) Chrome/126.0.6478.126 Mobile Safari/537.36 "
-     "(compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
-     AgentInfo("Googlebot", "2.1", "Android", "6.0.1", "Spider", "bot")),
-    ("bingbot", "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)",
-     AgentInfo("bingbot", "2.0", None, None, "Spider", "bot")),
-    ("bingbot-desktop",
-     "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; bingbot/2.0; "
-     "+http://www.bing.com/bingbot.htm) Chrome/116.0.1938.76 Safari/537.36",
-     AgentInfo("bingbot", "2.0", None, None, "Spider", "bot")),
-    ("facebook-crawler", "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)",
-     AgentInfo("FacebookBot", "1.1", None, None, "Spider", "bot")),
+    (
+        "firefox-android-tablet",
+        "Mozilla/5.0 (Android 14; Tablet; rv:127.0) Gecko/127.0 Firefox/127.0",
+        AgentInfo("Firefox Mobile", "127.0", "Android", "14", "Generic Tablet", "mobile"),
+    ),
+    (
+        "samsung-smart-tv",
+        "Mozilla/5.0 (SMART-TV; Linux; Tizen 6.0) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "SamsungBrowser/4.0 Chrome/76.0.3809.146 TV Safari/537.36",
+        AgentInfo("Samsung Internet", "4.0", "Tizen", "6.0", "Samsung SMART-TV", "other"),
+    ),
+    (
+        "googlebot",
+        "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+        AgentInfo("Googlebot", "2.1", None, None, "Spider", "bot"),
+    ),
+    (
+        "googlebot-smartphone",
+        "Mozilla/5.0 (Linux; Android 6.0.1; Nexus 5X Build/MMB29P) AppleWebKit/537.36 "
+        "(KHTML, like Gecko) Chrome/126.0.6478.126 Mobile Safari/537.36 "
+        "(compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+        AgentInfo("Googlebot", "2.1", "Android", "6.0.1", "Spider", "bot"),
+    ),
+    (
+        "bingbot",
+        "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)",
+        AgentInfo("bingbot", "2.0", None, None, "Spider", "bot"),
+    ),
+    (
+        "bingbot-desktop",
+        "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; bingbot/2.0; "
+        "+http://www.bing.com/bingbot.htm) Chrome/116.0.1938.76 Safari/537.36",
+        AgentInfo("bingbot", "2.0", None, None, "Spider", "bot"),
+    ),
+    (
+        "facebook-crawler",
+        "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)",
+        AgentInfo("FacebookBot", "1.1", None, None, "Spider", "bot"),
+    ),
     ("curl", "curl/8.5.0", AgentInfo("curl", "8.5.0", None, None, None, "other")),
     ("wget", "Wget/1.21.4", AgentInfo("Wget", "1.21.4", None, None, None, "other")),
-    ("python-requests", "python-requests/2.32.3",
-     AgentInfo("Python Requests", "2.32", None, None, None, "other")),
+    (
+        "python-requests",
+        "python-requests/2.32.3",
+        AgentInfo("Python Requests", "2.32", None, None, None, "other"),
+    ),
     ("junk", "!!! not a user agent ???", AgentInfo(None, None, None, None, None, "other")),
     ("empty", "", None),
 ]
@@ -340,10 +410,34 @@ _ANY_TEXT = st.text(
 )
 _UA_TOKENS = st.sampled_from(
     [
-        "Mozilla/5.0", "(Linux;", "Android 14;", "iPhone;", "iPad;", "Windows NT 10.0;",
-        "Macintosh;", "X11;", "Mobile", "Tablet", "Safari/537.36", "Chrome/126.0.0.0",
-        "Firefox/127.0", "Gecko/20100101", "Googlebot/2.1", "bot", "spider", "Build/", ")",
-        "(", ";", "KHTML, like Gecko", "Silk/", "Kindle", "MIDP", "J2ME", "Maemo", "BlackBerry",
+        "Mozilla/5.0",
+        "(Linux;",
+        "Android 14;",
+        "iPhone;",
+        "iPad;",
+        "Windows NT 10.0;",
+        "Macintosh;",
+        "X11;",
+        "Mobile",
+        "Tablet",
+        "Safari/537.36",
+        "Chrome/126.0.0.0",
+        "Firefox/127.0",
+        "Gecko/20100101",
+        "Googlebot/2.1",
+        "bot",
+        "spider",
+        "Build/",
+        ")",
+        "(",
+        ";",
+        "KHTML, like Gecko",
+        "Silk/",
+        "Kindle",
+        "MIDP",
+        "J2ME",
+        "Maemo",
+        "BlackBerry",
     ]
 )
 _UA_LIKE = st.lists(st.one_of(_UA_TOKENS, _ANY_TEXT), max_size=40).map(" ".join)

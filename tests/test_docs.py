@@ -19,7 +19,8 @@ def test_every_record_field_is_documented_with_both_names() -> None:
 
 def test_every_middleware_option_is_in_the_options_table() -> None:
     options = [
-        name for name, p in inspect.signature(PassiveLogMiddleware).parameters.items()
+        name
+        for name, p in inspect.signature(PassiveLogMiddleware).parameters.items()
         if p.kind is inspect.Parameter.KEYWORD_ONLY
     ]
     documented = set(re.findall(r"^\| `(\w+)` \|", README, flags=re.MULTILINE))
@@ -41,7 +42,8 @@ def test_all_is_sorted_complete_and_importable() -> None:
     for name in passivelog.__all__:
         assert hasattr(passivelog, name), name
     public = {
-        name for name, value in vars(passivelog).items()
+        name
+        for name, value in vars(passivelog).items()
         if not name.startswith("_") and not inspect.ismodule(value)
     }
     assert public - {"__version__"} <= set(passivelog.__all__)

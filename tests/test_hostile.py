@@ -15,20 +15,41 @@ from passivelog.testing import capture_records
 
 header_bytes = st.binary(max_size=300)
 header_names = st.sampled_from(
-    [b"x-forwarded-for", b"forwarded", b"cookie", b"referer", b"user-agent", b"sec-gpc", b"dnt",
-     b"x-request-id", b"host", b"authorization", b"x-ad-opt-out"]
+    [
+        b"x-forwarded-for",
+        b"forwarded",
+        b"cookie",
+        b"referer",
+        b"user-agent",
+        b"sec-gpc",
+        b"dnt",
+        b"x-request-id",
+        b"host",
+        b"authorization",
+        b"x-ad-opt-out",
+    ]
 )
 paths = st.text(max_size=200).map(lambda s: "/" + s)
 
 
 async def ok_app(scope: Any, receive: Any, send: Any) -> None:
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"set-cookie", b"_ga=GA1.1.1.1; Max-Age=3600")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"set-cookie", b"_ga=GA1.1.1.1; Max-Age=3600")],
+        }
+    )
     await send({"type": "http.response.body", "body": b"ok"})
 
 
-def call(app: Any, path: str, query: bytes, headers: list[tuple[bytes, bytes]],
-         client: Any = ("198.51.100.1", 1)) -> list[dict[str, Any]]:
+def call(
+    app: Any,
+    path: str,
+    query: bytes,
+    headers: list[tuple[bytes, bytes]],
+    client: Any = ("198.51.100.1", 1),
+) -> list[dict[str, Any]]:
     sent: list[dict[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
@@ -37,10 +58,20 @@ def call(app: Any, path: str, query: bytes, headers: list[tuple[bytes, bytes]],
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
-             "scheme": "http", "path": path, "raw_path": path.encode("utf-8", "surrogatepass"),
-             "query_string": query, "root_path": "", "headers": headers, "client": client,
-             "server": ("127.0.0.1", 80)}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode("utf-8", "surrogatepass"),
+        "query_string": query,
+        "root_path": "",
+        "headers": headers,
+        "client": client,
+        "server": ("127.0.0.1", 80),
+    }
     with capture_records() as records:
         asyncio.run(app(scope, receive, send))
     assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"]
@@ -54,11 +85,17 @@ def assert_one_json_line(records: list[dict[str, Any]]) -> None:
     assert isinstance(orjson.loads(line), dict)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(path=paths, query=st.binary(max_size=300),
-       headers=st.lists(st.tuples(header_names, header_bytes), max_size=12))
-def test_random_headers_paths_and_queries(make_app: Callable[..., Any], path: str, query: bytes,
-                                          headers: list[tuple[bytes, bytes]]) -> None:
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    path=paths,
+    query=st.binary(max_size=300),
+    headers=st.lists(st.tuples(header_names, header_bytes), max_size=12),
+)
+def test_random_headers_paths_and_queries(
+    make_app: Callable[..., Any], path: str, query: bytes, headers: list[tuple[bytes, bytes]]
+) -> None:
     app = make_app(ok_app, trusted_proxies=["198.51.100.0/24"], log_user_agent=True)
     assert_one_json_line(call(app, path, query, headers))
 
@@ -66,8 +103,12 @@ def test_random_headers_paths_and_queries(make_app: Callable[..., Any], path: st
 def test_huge_cookie_and_long_forwarded_chain(make_app: Callable[..., Any]) -> None:
     app = make_app(ok_app, trusted_proxies=["198.51.100.0/24"])
     chain = ", ".join(f"198.51.100.{i % 250}" for i in range(1000)).encode()
-    headers = [(b"cookie", b"sessionid=" + b"A" * 65536), (b"x-forwarded-for", chain),
-               (b"forwarded", b'for="[junk;;,,,=""'), (b"referer", b"http://\xff\xfe/\x00?a=\x01")]
+    headers = [
+        (b"cookie", b"sessionid=" + b"A" * 65536),
+        (b"x-forwarded-for", chain),
+        (b"forwarded", b'for="[junk;;,,,=""'),
+        (b"referer", b"http://\xff\xfe/\x00?a=\x01"),
+    ]
     records = call(app, "/\x00\x1b[31m\u2028", b"q=\xff\xfe%zz&&==&a=%E0%A4%A", headers)
     assert_one_json_line(records)
 

@@ -73,8 +73,9 @@ def starlette_app() -> Starlette:
     )
 
 
-def request(app: Any, path: str = "/", *, client: tuple[str, int] = ("192.0.2.10", 5000),
-            **kwargs: Any) -> tuple[httpx.Response, list[dict[str, Any]]]:
+def request(
+    app: Any, path: str = "/", *, client: tuple[str, int] = ("192.0.2.10", 5000), **kwargs: Any
+) -> tuple[httpx.Response, list[dict[str, Any]]]:
     async def go() -> httpx.Response:
         transport = httpx.ASGITransport(app=app, client=client)
         async with httpx.AsyncClient(transport=transport, base_url="http://shop.test") as c:
@@ -86,8 +87,9 @@ def request(app: Any, path: str = "/", *, client: tuple[str, int] = ("192.0.2.10
 
 
 def test_plain_request_gives_one_record_with_core_fields(make_app: Callable[..., Any]) -> None:
-    response, records = request(make_app(starlette_app()), "/?page=2",
-                                headers={"user-agent": "curl/8.5.0"})
+    response, records = request(
+        make_app(starlette_app()), "/?page=2", headers={"user-agent": "curl/8.5.0"}
+    )
     assert response.status_code == 200
     [record] = records
     assert record[schema.HTTP_METHOD] == "GET"
@@ -142,8 +144,12 @@ async def _get(app: Any, path: str) -> httpx.Response:
         return await c.get(path)
 
 
-def _asgi_call(app: Any, scope: dict[str, Any], incoming: list[dict[str, Any]],
-               fail_send_after: int | None = None) -> list[dict[str, Any]]:
+def _asgi_call(
+    app: Any,
+    scope: dict[str, Any],
+    incoming: list[dict[str, Any]],
+    fail_send_after: int | None = None,
+) -> list[dict[str, Any]]:
     sent: list[dict[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
@@ -166,10 +172,18 @@ def _asgi_call(app: Any, scope: dict[str, Any], incoming: list[dict[str, Any]],
 
 def http_scope(path: str = "/", headers: list[tuple[bytes, bytes]] | None = None) -> dict[str, Any]:
     return {
-        "type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}, "http_version": "1.1",
-        "method": "GET", "scheme": "http", "path": path, "raw_path": path.encode(),
-        "query_string": b"", "root_path": "", "headers": headers or [(b"host", b"shop.test")],
-        "client": ("192.0.2.7", 4000), "server": ("127.0.0.1", 8000),
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers or [(b"host", b"shop.test")],
+        "client": ("192.0.2.7", 4000),
+        "server": ("127.0.0.1", 8000),
     }
 
 
@@ -230,10 +244,13 @@ def test_lifespan_messages_pass_untouched(make_app: Callable[..., Any]) -> None:
 
     scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
     with capture_records() as records:
-        sent = _asgi_call(make_app(app), scope,
-                          [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
-    assert sent == [{"type": "lifespan.startup.complete", "extra": 1},
-                    {"type": "lifespan.shutdown.complete"}]
+        sent = _asgi_call(
+            make_app(app), scope, [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
+        )
+    assert sent == [
+        {"type": "lifespan.startup.complete", "extra": 1},
+        {"type": "lifespan.shutdown.complete"},
+    ]
     assert [m["type"] for m in seen] == ["lifespan.startup", "lifespan.shutdown"]
     assert records == []
 
@@ -287,7 +304,13 @@ def test_sentinels_never_reach_the_rendered_record(make_app: Callable[..., Any])
     }
     _, [record] = request(app, "/", headers=headers, client=("198.51.100.77", 1234))
     line = to_json_line(record).decode()
-    for value in [*SENTINELS.values(), "sentinel-auth-token", SECRET, "198.51.100.77", "198.51.100"]:
+    for value in [
+        *SENTINELS.values(),
+        "sentinel-auth-token",
+        SECRET,
+        "198.51.100.77",
+        "198.51.100",
+    ]:
         assert value not in line
     assert record[schema.GEO_REGION] == "US-CA"  # geo from the full IP, IP itself dropped
 
@@ -305,9 +328,15 @@ def test_every_field_name_is_ecs_or_passivelog() -> None:
 def test_recorded_keys_are_all_declared(make_app: Callable[..., Any]) -> None:
     declared = {f.ecs for f in schema.FIELDS}
     app = make_app(starlette_app(), log_user_agent=True, log_ad_id=True)
-    _, [record] = request(app, "/?email=a%40b.example", headers={
-        "user-agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X)",
-        "referer": "https://other.example/?q=1", "cookie": "sid=abc; _ga=GA1.1.1.1"})
+    _, [record] = request(
+        app,
+        "/?email=a%40b.example",
+        headers={
+            "user-agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X)",
+            "referer": "https://other.example/?q=1",
+            "cookie": "sid=abc; _ga=GA1.1.1.1",
+        },
+    )
     assert set(record) <= declared
 
 
@@ -323,8 +352,16 @@ def test_recorded_keys_are_all_declared(make_app: Callable[..., Any]) -> None:
         ({"overflow": "maybe"}, "overflow"),
         ({"output": 42}, "output"),
     ],
-    ids=["ip-mode", "cidr", "geo-db", "empty-secret", "exclude-str", "referrer-mode", "overflow",
-         "output"],
+    ids=[
+        "ip-mode",
+        "cidr",
+        "geo-db",
+        "empty-secret",
+        "exclude-str",
+        "referrer-mode",
+        "overflow",
+        "output",
+    ],
 )
 def test_bad_configuration_raises_value_error(options: dict[str, Any], message: str) -> None:
     options.setdefault("secret", SECRET)

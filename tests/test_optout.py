@@ -134,9 +134,7 @@ def test_decisions_are_shared_objects() -> None:
     [
         pytest.param({"gpc": False, "serve_gpc_json": False}, [(b"sec-gpc", b"1")], {}, id="gpc"),
         pytest.param({"dnt": False}, [(b"dnt", b"1")], {}, id="dnt"),
-        pytest.param(
-            {"cookie": None, "toggle_path": None}, [], {"ad_opt_out": "1"}, id="cookie"
-        ),
+        pytest.param({"cookie": None, "toggle_path": None}, [], {"ad_opt_out": "1"}, id="cookie"),
         pytest.param({"header": None}, [(b"x-ad-opt-out", b"1")], {}, id="header"),
     ],
 )
@@ -721,8 +719,21 @@ def test_nothing_raises_on_arbitrary_headers(
     POLICY.ad_cookie_value(cookies)
 
 
-AD_NAMES = ["_ga", "_gid", "_ga_K3Y9Q2", "_gcl_au", "_gcl_aw", "_fbp", "_fbc", "IDE", "__gads",
-            "_uetsid", "_uetvid", "_ttp", "test_cookie"]
+AD_NAMES = [
+    "_ga",
+    "_gid",
+    "_ga_K3Y9Q2",
+    "_gcl_au",
+    "_gcl_aw",
+    "_fbp",
+    "_fbc",
+    "IDE",
+    "__gads",
+    "_uetsid",
+    "_uetvid",
+    "_ttp",
+    "test_cookie",
+]
 OTHER_NAMES = ["session", "theme", "lang", "csrftoken", "_gax", "_GA", "ga", "ad_opt_out"]
 cookie_values = st.text(
     alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E, exclude_characters='";,\\'),
@@ -737,8 +748,10 @@ def cookie_header(draw: st.DrawFn) -> tuple[bytes, bytes]:
         st.lists(
             st.tuples(
                 padding,
-                st.one_of(st.sampled_from(AD_NAMES + OTHER_NAMES), st.from_regex(r"[A-Za-z_]{1,8}",
-                                                                               fullmatch=True)),
+                st.one_of(
+                    st.sampled_from(AD_NAMES + OTHER_NAMES),
+                    st.from_regex(r"[A-Za-z_]{1,8}", fullmatch=True),
+                ),
                 padding,
                 cookie_values,
             ),
@@ -774,11 +787,25 @@ def opted_out_request(draw: st.DrawFn) -> tuple[Headers, dict[str, str]]:
     return list(headers), cookies
 
 
-ATTRIBUTES_KEEPING = ["Path=/", "Domain=example.org", "Secure", "HttpOnly", "SameSite=Lax",
-                      "Max-Age=63072000", "Max-Age=1", "Expires=Fri, 01 Jan 2100 00:00:00 GMT",
-                      "Expires=soon", "Max-Age=-x", "Max-Age="]
-ATTRIBUTES_DELETING = ["Max-Age=0", "Max-Age=-1", "max-age=00",
-                       "Expires=Thu, 01 Jan 1970 00:00:00 GMT"]
+ATTRIBUTES_KEEPING = [
+    "Path=/",
+    "Domain=example.org",
+    "Secure",
+    "HttpOnly",
+    "SameSite=Lax",
+    "Max-Age=63072000",
+    "Max-Age=1",
+    "Expires=Fri, 01 Jan 2100 00:00:00 GMT",
+    "Expires=soon",
+    "Max-Age=-x",
+    "Max-Age=",
+]
+ATTRIBUTES_DELETING = [
+    "Max-Age=0",
+    "Max-Age=-1",
+    "max-age=00",
+    "Expires=Thu, 01 Jan 1970 00:00:00 GMT",
+]
 
 
 @st.composite
@@ -790,16 +817,24 @@ def set_cookie(draw: st.DrawFn) -> tuple[bytes, bool]:
     if deletes:
         # Last, so that no later Max-Age overrides it (RFC 6265 §5.3 step 3).
         attributes.append(draw(st.sampled_from(ATTRIBUTES_DELETING)))
-        attributes = [a for a in attributes if not a.lower().startswith("max-age")
-                      or a in ATTRIBUTES_DELETING]
+        attributes = [
+            a for a in attributes if not a.lower().startswith("max-age") or a in ATTRIBUTES_DELETING
+        ]
     value = "; ".join([f"{name}={draw(cookie_values)}", *attributes]).encode()
     return value, deletes or not POLICY.is_ad_cookie(name)
 
 
 @settings(max_examples=300)
-@given(opted_out_request(), st.lists(set_cookie(), max_size=6), st.lists(
-    st.tuples(st.sampled_from([b"content-type", b"vary", b"cache-control"]),
-              st.binary(max_size=30)), max_size=3))
+@given(
+    opted_out_request(),
+    st.lists(set_cookie(), max_size=6),
+    st.lists(
+        st.tuples(
+            st.sampled_from([b"content-type", b"vary", b"cache-control"]), st.binary(max_size=30)
+        ),
+        max_size=3,
+    ),
+)
 def test_an_opted_out_visitor_gets_no_ad_cookie_either_way(
     request: tuple[Headers, dict[str, str]],
     set_cookies: list[tuple[bytes, bool]],
@@ -818,8 +853,11 @@ def test_an_opted_out_visitor_gets_no_ad_cookie_either_way(
     ):
         seen = cookie_parser(after.decode("latin-1"))
         assert not [name for name in seen if POLICY.is_ad_cookie(name)]
-        expected = {k: v for k, v in cookie_parser(before.decode("latin-1")).items()
-                    if not POLICY.is_ad_cookie(k)}
+        expected = {
+            k: v
+            for k, v in cookie_parser(before.decode("latin-1")).items()
+            if not POLICY.is_ad_cookie(k)
+        }
         assert seen == expected
     assert [h for h in app_headers if h[0] != b"cookie"] == [
         h for h in headers if h[0] != b"cookie"

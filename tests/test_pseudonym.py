@@ -33,7 +33,9 @@ def test_pseudonym_is_short_and_url_safe() -> None:
     assert set(value) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
-@pytest.mark.parametrize("secret", ["", "   ", b"", "short"], ids=["empty", "blank", "bytes", "short"])
+@pytest.mark.parametrize(
+    "secret", ["", "   ", b"", "short"], ids=["empty", "blank", "bytes", "short"]
+)
 def test_weak_secrets_are_refused(secret: str | bytes) -> None:
     with pytest.raises(ValueError, match="secret"):
         Pseudonymiser(secret)

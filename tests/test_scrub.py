@@ -333,7 +333,11 @@ def test_unchanged_components_are_kept_byte_for_byte() -> None:
         ("scrub_query", "to=+447700900123", "to=[phone]"),
         ("scrub_query", "q=jane+doe@example.com", "q=[email]"),
         ("scrub_path", "/pay/4111+1111+1111+1111", "/pay/[card]"),
-        ("scrub_url", "https://x.example/#AD88+OQ2G+WVPJ+UMDW+8I86+GY9J", "https://x.example/#[iban]"),
+        (
+            "scrub_url",
+            "https://x.example/#AD88+OQ2G+WVPJ+UMDW+8I86+GY9J",
+            "https://x.example/#[iban]",
+        ),
     ],
 )
 def test_plus_is_read_as_a_space_and_as_a_plus_sign(method: str, text: str, expected: str) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -27,23 +26,64 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def server_command(server: str, port: int) -> list[str]:
     if server == "uvicorn":
-        return [sys.executable, "-m", "uvicorn", "tests.serverapp:app", "--host", "127.0.0.1",
-                "--port", str(port), "--no-access-log", "--no-proxy-headers", "--log-level", "warning"]
+        return [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "tests.serverapp:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--no-proxy-headers",
+            "--log-level",
+            "warning",
+        ]
     if server == "hypercorn":
-        return [sys.executable, "-m", "hypercorn", "tests.serverapp:app", "--bind",
-                f"127.0.0.1:{port}", "--log-level", "warning"]
-    return [sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1",
-            "--port", str(port), "--log-level", "warning", "tests.serverapp:app"]
+        return [
+            sys.executable,
+            "-m",
+            "hypercorn",
+            "tests.serverapp:app",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+        ]
+    return [
+        sys.executable,
+        "-m",
+        "granian",
+        "--interface",
+        "asgi",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "tests.serverapp:app",
+    ]
 
 
 class Server:
     def __init__(self, server: str, tmp_path: Path, city_db: Path) -> None:
         self.port = free_port()
         self.records_path = tmp_path / f"{server}.jsonl"
-        env = dict(os.environ, PASSIVELOG_TEST_RECORDS=str(self.records_path),
-                   PASSIVELOG_TEST_GEO_DB=str(city_db), PYTHONPATH=str(ROOT))
-        self.process = subprocess.Popen(server_command(server, self.port), cwd=ROOT, env=env,
-                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        env = dict(
+            os.environ,
+            PASSIVELOG_TEST_RECORDS=str(self.records_path),
+            PASSIVELOG_TEST_GEO_DB=str(city_db),
+            PYTHONPATH=str(ROOT),
+        )
+        self.process = subprocess.Popen(
+            server_command(server, self.port),
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
         self.base = f"http://127.0.0.1:{self.port}"
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -99,8 +139,18 @@ def by_id(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 def test_each_kind_of_request_is_logged_once(server: Server) -> None:
     headers = {"x-forwarded-for": "198.51.100.9", "user-agent": "curl/8.5.0"}
     with httpx.Client(base_url=server.base, timeout=5) as client:
-        assert client.get("/products/1?utm_source=x", headers={**headers, "x-request-id": "plain-1"}).status_code == 200
-        assert client.get("/stream", headers={**headers, "x-request-id": "stream-1"}).text.count("chunk") == 5
+        assert (
+            client.get(
+                "/products/1?utm_source=x", headers={**headers, "x-request-id": "plain-1"}
+            ).status_code
+            == 200
+        )
+        assert (
+            client.get("/stream", headers={**headers, "x-request-id": "stream-1"}).text.count(
+                "chunk"
+            )
+            == 5
+        )
     with httpx.Client(base_url=server.base, timeout=5) as client:
         assert client.get("/fail", headers={**headers, "x-request-id": "fail-1"}).status_code == 500
     with httpx.Client(base_url=server.base, timeout=5) as client:
@@ -160,4 +210,6 @@ def test_sigterm_under_load_loses_no_record(server: Server) -> None:
     logged = [r[schema.REQUEST_ID] for r in server.records()]
     assert len(answered) > 50
     assert len(logged) == len(set(logged))
-    assert set(answered) <= set(logged), f"{len(set(answered) - set(logged))} answered requests lost"
+    assert set(answered) <= set(logged), (
+        f"{len(set(answered) - set(logged))} answered requests lost"
+    )

@@ -202,10 +202,22 @@ def test_every_otel_name_is_in_the_registry_list_or_under_passivelog() -> None:
     # The names passivelog writes under schema="otel" (and sends over OTLP) come from
     # schema.FIELDS only; those outside the "passivelog." namespace must be registry names.
     registry = {
-        "client.address", "url.scheme", "url.path", "url.query", "http.request.method",
-        "http.response.status_code", "http.response.body.size", "network.protocol.version",
-        "user_agent.original", "user_agent.name", "user_agent.version", "user_agent.os.name",
-        "user_agent.os.version", "error.type", "geo.country.iso_code", "geo.region.iso_code",
+        "client.address",
+        "url.scheme",
+        "url.path",
+        "url.query",
+        "http.request.method",
+        "http.response.status_code",
+        "http.response.body.size",
+        "network.protocol.version",
+        "user_agent.original",
+        "user_agent.name",
+        "user_agent.version",
+        "user_agent.os.name",
+        "user_agent.os.version",
+        "error.type",
+        "geo.country.iso_code",
+        "geo.region.iso_code",
     }
     for spec in schema.FIELDS:
         assert spec.otel.startswith("passivelog.") or spec.otel in registry, spec
@@ -253,10 +265,14 @@ def test_file_sink_keeps_only_the_configured_backups(tmp_path: Path) -> None:
         sink.write_batch([make_record(i)])
     sink.close()
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "access.jsonl", "access.jsonl.1", "access.jsonl.2",
+        "access.jsonl",
+        "access.jsonl.1",
+        "access.jsonl.2",
     ]
     assert read_lines(Path(f"{path}.2"), Path(f"{path}.1"), path) == [
-        make_record(3), make_record(4), make_record(5),
+        make_record(3),
+        make_record(4),
+        make_record(5),
     ]
 
 
@@ -410,29 +426,60 @@ def test_dispatcher_caps_records_and_counts_them(dispatchers: Callable[..., Disp
     [
         ("stdout", StreamSink, {"name": "stdout", "schema": "ecs"}),
         ("stderr?schema=otel", StreamSink, {"name": "stderr", "schema": "otel"}),
-        ("file://{tmp}/access.jsonl", FileSink,
-         {"path": "{tmp}/access.jsonl", "max_bytes": 0, "backups": 5}),
-        ("file:logs/access.jsonl?max_bytes=1048576&backups=3", FileSink,
-         {"path": "logs/access.jsonl", "max_bytes": 1_048_576, "backups": 3}),
+        (
+            "file://{tmp}/access.jsonl",
+            FileSink,
+            {"path": "{tmp}/access.jsonl", "max_bytes": 0, "backups": 5},
+        ),
+        (
+            "file:logs/access.jsonl?max_bytes=1048576&backups=3",
+            FileSink,
+            {"path": "logs/access.jsonl", "max_bytes": 1_048_576, "backups": 3},
+        ),
         ("file://localhost{tmp}/a%2Cb.jsonl", FileSink, {"path": "{tmp}/a,b.jsonl"}),
-        ("syslog+tcp://127.0.0.1:6514", SyslogSink,
-         {"transport": "tcp", "_host_port": ("127.0.0.1", 6514), "name": "syslog+tcp://127.0.0.1:6514"}),
-        ("syslog+udp://[2001:db8::1]", SyslogSink,
-         {"transport": "udp", "_host_port": ("2001:db8::1", 514)}),
-        ("syslog+unix:///dev/log?app_name=shop&facility=local0", SyslogSink,
-         {"transport": "unix", "_path": "/dev/log", "_app_name": "shop", "_facility": 16}),
-        ("syslog+udp://127.0.0.1:514?facility=3&schema=otel&max_udp=9000", SyslogSink,
-         {"_facility": 3, "schema": "otel", "max_udp": 9000}),
-        ("syslog+tcp://127.0.0.1?timeout=0.5&resend_window=0&name=audit", SyslogSink,
-         {"_timeout": 0.5, "_resend_window": 0.0, "name": "audit"}),
+        (
+            "syslog+tcp://127.0.0.1:6514",
+            SyslogSink,
+            {
+                "transport": "tcp",
+                "_host_port": ("127.0.0.1", 6514),
+                "name": "syslog+tcp://127.0.0.1:6514",
+            },
+        ),
+        (
+            "syslog+udp://[2001:db8::1]",
+            SyslogSink,
+            {"transport": "udp", "_host_port": ("2001:db8::1", 514)},
+        ),
+        (
+            "syslog+unix:///dev/log?app_name=shop&facility=local0",
+            SyslogSink,
+            {"transport": "unix", "_path": "/dev/log", "_app_name": "shop", "_facility": 16},
+        ),
+        (
+            "syslog+udp://127.0.0.1:514?facility=3&schema=otel&max_udp=9000",
+            SyslogSink,
+            {"_facility": 3, "schema": "otel", "max_udp": 9000},
+        ),
+        (
+            "syslog+tcp://127.0.0.1?timeout=0.5&resend_window=0&name=audit",
+            SyslogSink,
+            {"_timeout": 0.5, "_resend_window": 0.0, "name": "audit"},
+        ),
         ("otlp+http://127.0.0.1", OtlpSink, {"endpoint": "http://127.0.0.1:4318/v1/logs"}),
-        ("otlp+https://collector.example.com:443/custom/logs?service_name=shop", OtlpSink,
-         {"endpoint": "https://collector.example.com:443/custom/logs"}),
+        (
+            "otlp+https://collector.example.com:443/custom/logs?service_name=shop",
+            OtlpSink,
+            {"endpoint": "https://collector.example.com:443/custom/logs"},
+        ),
     ],
     ids=lambda value: value if isinstance(value, str) else None,
 )
 def test_sinks_from_env(
-    spec: str, kind: type, attributes: dict[str, Any], tmp_path: Path,
+    spec: str,
+    kind: type,
+    attributes: dict[str, Any],
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     if kind is OtlpSink:
@@ -481,20 +528,27 @@ def test_sinks_from_env_is_empty_when_unset() -> None:
 
 
 def test_sinks_from_env_takes_several_sinks_and_a_default_schema(tmp_path: Path) -> None:
-    sinks = sinks_from_env({
-        "PASSIVELOG_SINKS": f"stdout, file://{tmp_path}/a.jsonl?schema=ecs",
-        "PASSIVELOG_SCHEMA": "otel",
-    })
+    sinks = sinks_from_env(
+        {
+            "PASSIVELOG_SINKS": f"stdout, file://{tmp_path}/a.jsonl?schema=ecs",
+            "PASSIVELOG_SCHEMA": "otel",
+        }
+    )
     assert [(s.name, getattr(s, "schema", None)) for s in sinks] == [
-        ("stdout", "otel"), (f"file:{tmp_path}/a.jsonl", "ecs"),
+        ("stdout", "otel"),
+        (f"file:{tmp_path}/a.jsonl", "ecs"),
     ]
 
 
 def test_dispatcher_options_from_env() -> None:
-    assert dispatcher_options_from_env({
-        "PASSIVELOG_OVERFLOW": "drop", "PASSIVELOG_QUEUE_SIZE": "500",
-        "PASSIVELOG_MAX_RECORD_BYTES": "8192", "PASSIVELOG_FLUSH_TIMEOUT": "2.5",
-    }) == {"overflow": "drop", "queue_size": 500, "max_record_bytes": 8192, "flush_timeout": 2.5}
+    assert dispatcher_options_from_env(
+        {
+            "PASSIVELOG_OVERFLOW": "drop",
+            "PASSIVELOG_QUEUE_SIZE": "500",
+            "PASSIVELOG_MAX_RECORD_BYTES": "8192",
+            "PASSIVELOG_FLUSH_TIMEOUT": "2.5",
+        }
+    ) == {"overflow": "drop", "queue_size": 500, "max_record_bytes": 8192, "flush_timeout": 2.5}
     assert dispatcher_options_from_env({}) == {}
     with pytest.raises(ValueError, match="PASSIVELOG_OVERFLOW"):
         dispatcher_options_from_env({"PASSIVELOG_OVERFLOW": "wait"})
@@ -652,7 +706,10 @@ def test_a_failing_sink_is_counted_and_reported_to_the_healthy_ones(
 ) -> None:
     broken, healthy = BrokenSink("broken"), ListSink("healthy")
     dispatcher = dispatchers(
-        [broken, healthy], max_retries=2, retry_backoff=0.001, flush_interval=1  # one batch
+        [broken, healthy],
+        max_retries=2,
+        retry_backoff=0.001,
+        flush_interval=1,  # one batch
     )
     for i in range(5):
         dispatcher.emit(make_record(i))

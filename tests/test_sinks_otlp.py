@@ -91,9 +91,13 @@ def test_self_records_are_warnings_and_a_missing_time_is_now() -> None:
 def test_values_protobuf_cannot_carry_are_sent_as_text() -> None:
     sink = OtlpSink()
     try:
-        log = sink.to_log_record({
-            schema.MESSAGE: "bad \udcff byte", "passivelog.big": 2**70, 7: {"nested": 1},
-        }).log_record
+        log = sink.to_log_record(
+            {
+                schema.MESSAGE: "bad \udcff byte",
+                "passivelog.big": 2**70,
+                7: {"nested": 1},
+            }
+        ).log_record
     finally:
         sink.close()
     assert log.body == "bad ? byte"
@@ -167,14 +171,26 @@ class Rotel:
         with self.output.open("ab") as out:
             self.process = subprocess.Popen(
                 [
-                    ROTEL, "start", "--exporter", "blackhole",
-                    "--debug-log", "logs", "--debug-log-verbosity", "detailed",
-                    "--otlp-http-endpoint", f"127.0.0.1:{self.port}",
-                    "--otlp-grpc-endpoint", f"127.0.0.1:{free_port()}",
-                    "--pid-file", str(self.directory / "rotel.pid"),
-                    "--log-file", str(self.directory / "rotel.log"),
+                    ROTEL,
+                    "start",
+                    "--exporter",
+                    "blackhole",
+                    "--debug-log",
+                    "logs",
+                    "--debug-log-verbosity",
+                    "detailed",
+                    "--otlp-http-endpoint",
+                    f"127.0.0.1:{self.port}",
+                    "--otlp-grpc-endpoint",
+                    f"127.0.0.1:{free_port()}",
+                    "--pid-file",
+                    str(self.directory / "rotel.pid"),
+                    "--log-file",
+                    str(self.directory / "rotel.log"),
                 ],
-                stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=out,
             )
         assert wait_until(lambda: accepting(self.port), 10), self.output.read_text(errors="replace")
 

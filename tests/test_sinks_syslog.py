@@ -318,7 +318,9 @@ input(type="imuxsock" Socket="{self.unix_path}" UseSpecialParser="off" ParseHost
         with (self.directory / "rsyslogd.stderr").open("ab") as stderr:
             self.process = subprocess.Popen(
                 [RSYSLOGD, "-n", "-f", str(self.config), "-i", str(self.pidfile)],
-                stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr,
+                stdin=subprocess.DEVNULL,
+                stdout=stderr,
+                stderr=stderr,
             )
         stderr_text = (self.directory / "rsyslogd.stderr").read_text
         assert wait_until(lambda: accepting(self.tcp_port)), stderr_text()
@@ -397,8 +399,13 @@ def _stream_through_a_restart(
     sent = [make_record(i, size=400) for i in range(count)]
     sink = SyslogSink(f"tcp://127.0.0.1:{rsyslog.tcp_port}", timeout=2)
     dispatcher = Dispatcher(
-        [sink], overflow=overflow, queue_size=queue_size, batch_size=50, flush_interval=0.01,
-        retry_backoff=0.02, max_retries=40,
+        [sink],
+        overflow=overflow,
+        queue_size=queue_size,
+        batch_size=50,
+        flush_interval=0.01,
+        retry_backoff=0.02,
+        max_retries=40,
     )
     restarted = threading.Event()
 

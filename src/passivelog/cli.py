@@ -18,13 +18,17 @@ def _demo(args: argparse.Namespace) -> int:
 
     port = args.port or free_port(args.host)
     if args.requests is None:
-        print(f"passivelog demo serving on http://{args.host}:{port}/ (Ctrl-C stops)", file=sys.stderr)
+        print(
+            f"passivelog demo serving on http://{args.host}:{port}/ (Ctrl-C stops)", file=sys.stderr
+        )
     secret = args.secret or os.environ.get(SECRET_ENV)
     if secret is None:
-        # The demo is not a deployment: a throwaway key, said once, instead of the library's warning.
+        # The demo is not a deployment: a throwaway key, said once, not the library's warning.
         secret = secrets.token_urlsafe(32)
-        print("passivelog demo: random pseudonym key for this run (set PASSIVELOG_SECRET to fix one)",
-              file=sys.stderr)
+        print(
+            "passivelog demo: random pseudonym key for this run (set PASSIVELOG_SECRET to fix one)",
+            file=sys.stderr,
+        )
     options = {"secret": secret}
     return asyncio.run(run_demo(args.host, port, args.requests, **options))
 
@@ -97,7 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=0, help="0 picks a free port")
     demo.add_argument(
-        "--requests", type=int, default=None, metavar="N",
+        "--requests",
+        type=int,
+        default=None,
+        metavar="N",
         help="send N realistic requests to the demo, print their records and exit",
     )
     demo.add_argument("--secret", default=None, help="pseudonym key (default: PASSIVELOG_SECRET)")

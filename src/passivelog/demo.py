@@ -17,7 +17,7 @@ from starlette.websockets import WebSocket
 
 from passivelog.middleware import PassiveLogMiddleware
 
-# Loopback is the "proxy" in the demo: the demo client sends X-Forwarded-For as a load balancer would.
+# Loopback is the demo's "proxy": its client sends X-Forwarded-For as a load balancer would.
 DEMO_TRUSTED_PROXIES = ("127.0.0.1", "::1")
 
 
@@ -107,19 +107,42 @@ class DemoRequest:
 
 # Public addresses of well-known services in several countries (the visitors are made up).
 DEMO_TRAFFIC: tuple[DemoRequest, ...] = (
-    DemoRequest("GET", "/", "8.8.8.8", CHROME, {
-        "referer": "https://mail.example.net/inbox?email=jane.doe%40example.com&utm_source=news",
-        "cookie": "sessionid=s3cr3t-session-value; _ga=GA1.1.42.1700000000; theme=dark"}),
-    DemoRequest("GET", "/products/1234?utm_campaign=autumn&page=2", "1.1.1.1", IPHONE,
-                {"referer": "https://www.example.org/search?q=shoes"}),
-    DemoRequest("GET", "/search?q=red+shoes&sort=price", "128.101.101.101", FIREFOX,
-                {"sec-gpc": "1", "cookie": "_ga=GA1.1.99.1700000001"}),
-    DemoRequest("GET", "/unsubscribe?email=john.smith%40example.com&token=eyJhbGciOiJIUzI1NiJ9."
-                "eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
-                "212.58.244.20", ANDROID, {}),
+    DemoRequest(
+        "GET",
+        "/",
+        "8.8.8.8",
+        CHROME,
+        {
+            "referer": "https://mail.example.net/inbox?email=jane.doe%40example.com&utm_source=news",
+            "cookie": "sessionid=s3cr3t-session-value; _ga=GA1.1.42.1700000000; theme=dark",
+        },
+    ),
+    DemoRequest(
+        "GET",
+        "/products/1234?utm_campaign=autumn&page=2",
+        "1.1.1.1",
+        IPHONE,
+        {"referer": "https://www.example.org/search?q=shoes"},
+    ),
+    DemoRequest(
+        "GET",
+        "/search?q=red+shoes&sort=price",
+        "128.101.101.101",
+        FIREFOX,
+        {"sec-gpc": "1", "cookie": "_ga=GA1.1.99.1700000001"},
+    ),
+    DemoRequest(
+        "GET",
+        "/unsubscribe?email=john.smith%40example.com&token=eyJhbGciOiJIUzI1NiJ9."
+        "eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+        "212.58.244.20",
+        ANDROID,
+        {},
+    ),
     DemoRequest("GET", "/", "193.99.144.80", IPAD, {"dnt": "1"}),
-    DemoRequest("GET", "/stream", "2001:4860:4860::8888", CHROME,
-                {"cookie": "JSESSIONID=ABCDEF0123456789"}),
+    DemoRequest(
+        "GET", "/stream", "2001:4860:4860::8888", CHROME, {"cookie": "JSESSIONID=ABCDEF0123456789"}
+    ),
     DemoRequest("GET", "/products/77", "66.249.66.1", GOOGLEBOT, {}),
     DemoRequest("POST", "/privacy/ad-opt-out", "200.160.2.3", CHROME, {}),
     DemoRequest("GET", "/missing?ref=mail", "203.0.113.50", "curl/8.5.0", {}),
@@ -139,7 +162,7 @@ def demo_requests(count: int) -> Iterator[DemoRequest]:
 
 
 async def send_demo_traffic(base_url: str, count: int) -> int:
-    """Send ``count`` demo requests (cycling through :data:`DEMO_TRAFFIC`); return how many got a response."""
+    """Send ``count`` requests, cycling through :data:`DEMO_TRAFFIC`; return how many answered."""
     import httpx
 
     answered = 0

@@ -1,7 +1,7 @@
 """Where finished records go: passivelog's own structlog logger, or the app's.
 
 The record is complete and already reduced when it gets here: nothing in this module, nor any
-processor after it, ever sees a raw cookie, a full IP that was configured away, or an unscrubbed URL.
+processor after it, ever sees a raw cookie, a full IP that was configured away, or a raw URL.
 """
 
 from __future__ import annotations

@@ -16,9 +16,14 @@ from structlog.typing import Processor
 
 from passivelog.agent import AgentParser
 from passivelog.client import IP_MODES, IpReducer, TrustedProxies
-from passivelog.cookies import DEFAULT_ID_COOKIES, CookieIdentifier, cookie_headers, parse_cookie_header
+from passivelog.cookies import (
+    DEFAULT_ID_COOKIES,
+    CookieIdentifier,
+    cookie_headers,
+    parse_cookie_header,
+)
 from passivelog.emit import Emitter
-from passivelog.geo import DEFAULT, MaxMindLocator, resolve_geo_db, GeoLocator
+from passivelog.geo import DEFAULT, GeoLocator, MaxMindLocator, resolve_geo_db
 from passivelog.optout import NO_OPT_OUT, OptOutPolicy
 from passivelog.pseudonym import pseudonymiser_from
 from passivelog.record import Outcome, RecordBuilder, request_id_from
@@ -97,26 +102,34 @@ class PassiveLogMiddleware:
             agent=AgentParser(cache_size=ua_cache_size),
             cookie_ids=CookieIdentifier(id_cookies, pseudonymiser=pseudonymiser),
             urls=urls,
-            referrers=ReferrerScrubber(mode=referrer_mode, cross_site=cross_site_referrer, scrubber=urls),
+            referrers=ReferrerScrubber(
+                mode=referrer_mode, cross_site=cross_site_referrer, scrubber=urls
+            ),
             optout=opt_out_policy,
             pseudonymiser=pseudonymiser,
             log_user_agent=log_user_agent,
             log_ad_id=log_ad_id,
         )
         self._optout = opt_out_policy
-        exact, prefixes = set(), []
-        for path in exclude_paths:
-            if not isinstance(path, str) or not path.startswith("/"):
-                raise ValueError(f"exclude_paths entries must be paths starting with '/'; got {path!r}")
-            if path.endswith("*"):
-                prefixes.append(path[:-1])
+        exact: set[str] = set()
+        prefixes: list[str] = []
+        for entry in exclude_paths:
+            if not isinstance(entry, str) or not entry.startswith("/"):
+                raise ValueError(
+                    f"exclude_paths entries must be paths starting with '/'; got {entry!r}"
+                )
+            if entry.endswith("*"):
+                prefixes.append(entry[:-1])
             else:
-                exact.add(path)
+                exact.add(entry)
         self._exclude_exact = frozenset(exact)
         self._exclude_prefixes = tuple(prefixes)
         if logger is not None and (output is not None or sinks is not None):
-            raise ValueError("pass either logger= (the app's structlog logger) or output=/sinks=, not both")
+            raise ValueError(
+                "pass either logger= (the app's structlog logger) or output=/sinks=, not both"
+            )
         self._dispatcher: Dispatcher | None = None
+        deliver: Callable[[dict[str, Any]], None] = _never
         if logger is None:
             if sinks is None:
                 sinks = _sinks_for(output, schema)
@@ -124,8 +137,6 @@ class PassiveLogMiddleware:
                 sinks, queue_size=queue_size, overflow=overflow, flush_timeout=flush_timeout
             )
             deliver = self._dispatcher.emit
-        else:
-            deliver = _never
         self._emitter = Emitter(deliver, processors=processors, logger=logger)
         self._internal_errors = 0
 
@@ -213,6 +224,7 @@ class PassiveLogMiddleware:
 
         async def watch_send(message: Message) -> None:
             nonlocal status, body_bytes, started, complete, end_ns, accepted, close_code
+            nonlocal send_failed
             message_type = message["type"]
             if message_type == "http.response.body":
                 body_bytes += len(message.get("body", b""))
@@ -268,7 +280,11 @@ class PassiveLogMiddleware:
         error_type: str | None = None
         cancelled = False
         try:
-            if policy is not None and not websocket and policy.handles(method, scope.get("path", "")):
+            if (
+                policy is not None
+                and not websocket
+                and policy.handles(method, scope.get("path", ""))
+            ):
                 await policy.respond(scope, watch_receive, watch_send, decision)
             else:
                 await self.app(app_scope, watch_receive, watch_send)

@@ -57,20 +57,41 @@ GPC_JSON_PATH: Final = "/.well-known/gpc.json"
 #: Advertising cookies that a site can see as first-party cookies. A trailing ``*`` marks a prefix.
 DEFAULT_AD_COOKIES: Final[tuple[str, ...]] = (
     # Google Analytics / Google Ads / Campaign Manager (gtag.js, ad manager, DoubleClick)
-    "_ga", "_ga_*", "_gid", "_gat", "_gat_*", "_gac_*", "_gcl_*",
-    "__gads", "__gpi", "__gsas", "IDE", "DSID", "test_cookie",
+    "_ga",
+    "_ga_*",
+    "_gid",
+    "_gat",
+    "_gat_*",
+    "_gac_*",
+    "_gcl_*",
+    "__gads",
+    "__gpi",
+    "__gsas",
+    "IDE",
+    "DSID",
+    "test_cookie",
     # Meta pixel
-    "_fbp", "_fbc",
+    "_fbp",
+    "_fbc",
     # Microsoft Advertising (UET)
-    "_uetsid", "_uetvid", "_uetmsclkid",
+    "_uetsid",
+    "_uetvid",
+    "_uetmsclkid",
     # TikTok pixel
-    "_ttp", "_tt_enable_cookie",
+    "_ttp",
+    "_tt_enable_cookie",
     # Pinterest tag
-    "_pin_unauth", "_epik",
+    "_pin_unauth",
+    "_epik",
     # Snap pixel
-    "_scid", "_scid_r", "_sctr",
+    "_scid",
+    "_scid_r",
+    "_sctr",
     # Reddit pixel, LinkedIn Insight, Criteo, Quantcast
-    "_rdt_uuid", "li_fat_id", "cto_bundle", "__qca",
+    "_rdt_uuid",
+    "li_fat_id",
+    "cto_bundle",
+    "__qca",
 )
 
 
@@ -136,8 +157,20 @@ _DATE_YEAR_TOKEN = re.compile(rb"([0-9]{2,4})(?:[^0-9].*)?", re.S)
 _MONTHS: Final = {
     name: number
     for number, name in enumerate(
-        (b"jan", b"feb", b"mar", b"apr", b"may", b"jun",
-         b"jul", b"aug", b"sep", b"oct", b"nov", b"dec"),
+        (
+            b"jan",
+            b"feb",
+            b"mar",
+            b"apr",
+            b"may",
+            b"jun",
+            b"jul",
+            b"aug",
+            b"sep",
+            b"oct",
+            b"nov",
+            b"dec",
+        ),
         start=1,
     )
 }
@@ -327,8 +360,10 @@ class OptOutPolicy:
         self._strip_request_cookies = bool(strip_request_cookies)
 
         if toggle_path is not None:
-            if not isinstance(toggle_path, str) or not _PATH.fullmatch(toggle_path) or any(
-                c in toggle_path for c in "?#"
+            if (
+                not isinstance(toggle_path, str)
+                or not _PATH.fullmatch(toggle_path)
+                or any(c in toggle_path for c in "?#")
             ):
                 raise ValueError(
                     f"toggle_path={toggle_path!r} is not a plain URL path: start it with '/', "
@@ -353,8 +388,10 @@ class OptOutPolicy:
             {"gpc": True, "lastUpdate": _check_last_update(gpc_last_update)}
         )
 
-        if isinstance(cookie_max_age, bool) or not isinstance(cookie_max_age, int) or (
-            cookie_max_age <= 0
+        if (
+            isinstance(cookie_max_age, bool)
+            or not isinstance(cookie_max_age, int)
+            or (cookie_max_age <= 0)
         ):
             raise ValueError(
                 f"cookie_max_age={cookie_max_age!r} must be a positive number of seconds "
@@ -671,9 +708,7 @@ class OptOutPolicy:
         # RFC 6265 §3.1: a cookie is removed by setting it again with an expiry in the past; send
         # both Max-Age=0 and a 1970 Expires for clients that know only one of them. Path and
         # SameSite match the cookie set, so the same cookie is replaced.
-        value = (
-            f"{self._cookie_name}=; Max-Age=0; Expires={_EPOCH_EXPIRES}; Path=/; SameSite=Lax"
-        )
+        value = f"{self._cookie_name}=; Max-Age=0; Expires={_EPOCH_EXPIRES}; Path=/; SameSite=Lax"
         return (value + "; Secure" if secure else value).encode("ascii")
 
 

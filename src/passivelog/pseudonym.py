@@ -92,7 +92,9 @@ class Pseudonymiser:
         return base64.urlsafe_b64encode(digest[:_PSEUDONYM_BYTES])[:22].decode("ascii")
 
 
-def pseudonymiser_from(secret: str | bytes | None, environ: Mapping[str, str] = os.environ) -> Pseudonymiser:
+def pseudonymiser_from(
+    secret: str | bytes | None, environ: Mapping[str, str] = os.environ
+) -> Pseudonymiser:
     """Build the pseudonymiser from ``secret``, else ``PASSIVELOG_SECRET``, else a random key.
 
     With neither, one :class:`EphemeralSecretWarning` says that pseudonyms will change at restart.

@@ -24,7 +24,8 @@ from passivelog.optout import NO_OPT_OUT, OptOutDecision, OptOutPolicy
 from passivelog.pseudonym import Pseudonymiser
 from passivelog.scrub import ReferrerScrubber, UrlScrubber
 
-# An incoming request id is kept only when it looks like an id: a bounded run of URL-safe characters.
+# An incoming request id is kept only when it looks like an id: a bounded run of URL-safe
+# characters.
 # Anything else (e-mail addresses, free text, oversized values) is replaced, so this header cannot
 # smuggle personal data or log-injection payloads into the record.
 _REQUEST_ID: Final = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
@@ -165,7 +166,9 @@ class RecordBuilder:
             f.EVENT_DATASET: f.DATASET,
             f.KIND: kind,
             f.EVENT_DURATION: outcome.duration_ns,
-            f.EVENT_OUTCOME: "unknown" if outcome.aborted else ("failure" if status >= 400 else "success"),
+            f.EVENT_OUTCOME: "unknown"
+            if outcome.aborted
+            else ("failure" if status >= 400 else "success"),
             f.HTTP_METHOD: method,
             f.URL_SCHEME: scheme,
             f.URL_PATH: scrubbed_path.value,

@@ -689,7 +689,7 @@ class UrlScrubber:
         return f"{key if new_key is None else new_key}={value if new_value is None else new_value}"
 
     def _verdict(self, raw_key: str) -> str | None:
-        """"" for an allowlisted key, the deny category for a denylisted one, else None."""
+        """ "" for an allowlisted key, the deny category for a denylisted one, else None."""
         raw_key = raw_key[:_MAX_KEY]
         if raw_key.isascii() and raw_key.isalnum() and raw_key.islower():
             key = raw_key

@@ -179,7 +179,8 @@ def cap_record(record: Mapping[str, Any], max_bytes: int) -> Mapping[str, Any]:
     cut: list[str] = [str(name) for name in already] if isinstance(already, list) else []
     for _ in range(8):
         names = [
-            key for key, value in out.items()
+            key
+            for key, value in out.items()
             if isinstance(value, str) and key not in _KEEP and value
         ]
         trial = dict(out)

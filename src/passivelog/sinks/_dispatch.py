@@ -313,13 +313,15 @@ class _Reporter:
             if not message:
                 return False
             self.next_at = now + _REPORT_INTERVAL
-            record = _SelfRecord({
-                fields.TIMESTAMP: utc_now(),
-                fields.MESSAGE: message,
-                fields.EVENT_DATASET: SELF_DATASET,
-                SELF_DROPPED: dropped,
-                SELF_FAILED: failed,
-            })
+            record = _SelfRecord(
+                {
+                    fields.TIMESTAMP: utc_now(),
+                    fields.MESSAGE: message,
+                    fields.EVENT_DATASET: SELF_DATASET,
+                    SELF_DROPPED: dropped,
+                    SELF_FAILED: failed,
+                }
+            )
             # Queued under the lock, so that a flush which finds nothing new to report knows
             # the report made meanwhile is already queued.
             for lane in self.lanes:

@@ -116,7 +116,7 @@ def _build(entry: str, schema: str) -> Sink:
             if key in o:
                 kwargs[key] = _number(key, o[key])
         return SyslogSink(
-            base[len("syslog+"):],
+            base[len("syslog+") :],
             app_name=o.get("app_name", "passivelog"),
             facility=facility,
             hostname=o.get("hostname"),
@@ -127,7 +127,7 @@ def _build(entry: str, schema: str) -> Sink:
     if scheme in ("otlp+http", "otlp+https") and colon:
         o = _options(entry, query, frozenset({"service_name", "timeout", "name"}))
         return OtlpSink(
-            _otlp_endpoint(entry, base[len("otlp+"):]),
+            _otlp_endpoint(entry, base[len("otlp+") :]),
             service_name=o.get("service_name", "passivelog"),
             timeout=_number("timeout", o.get("timeout", "5")),
             name=o.get("name"),

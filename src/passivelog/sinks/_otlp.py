@@ -15,10 +15,14 @@ from passivelog.sinks._base import SELF_DATASET, check_number
 DEFAULT_ENDPOINT: Final = "http://127.0.0.1:4318/v1/logs"
 
 # Carried by the log record itself (timestamp, body), so not repeated as attributes.
-_NOT_ATTRIBUTES: Final = frozenset({
-    fields.TIMESTAMP, fields.MESSAGE,
-    fields.ECS_TO_OTEL[fields.TIMESTAMP], fields.ECS_TO_OTEL[fields.MESSAGE],
-})
+_NOT_ATTRIBUTES: Final = frozenset(
+    {
+        fields.TIMESTAMP,
+        fields.MESSAGE,
+        fields.ECS_TO_OTEL[fields.TIMESTAMP],
+        fields.ECS_TO_OTEL[fields.MESSAGE],
+    }
+)
 
 
 def timestamp_ns(value: Any) -> int | None:

@@ -28,10 +28,30 @@ from passivelog.sinks._base import (
 _logger = logging.getLogger("passivelog")
 
 FACILITIES: Final[Mapping[str, int]] = {
-    "kern": 0, "user": 1, "mail": 2, "daemon": 3, "auth": 4, "syslog": 5, "lpr": 6, "news": 7,
-    "uucp": 8, "cron": 9, "authpriv": 10, "ftp": 11, "ntp": 12, "security": 13, "console": 14,
-    "solaris-cron": 15, "local0": 16, "local1": 17, "local2": 18, "local3": 19, "local4": 20,
-    "local5": 21, "local6": 22, "local7": 23,
+    "kern": 0,
+    "user": 1,
+    "mail": 2,
+    "daemon": 3,
+    "auth": 4,
+    "syslog": 5,
+    "lpr": 6,
+    "news": 7,
+    "uucp": 8,
+    "cron": 9,
+    "authpriv": 10,
+    "ftp": 11,
+    "ntp": 12,
+    "security": 13,
+    "console": 14,
+    "solaris-cron": 15,
+    "local0": 16,
+    "local1": 17,
+    "local2": 18,
+    "local3": 19,
+    "local4": 20,
+    "local5": 21,
+    "local6": 22,
+    "local7": 23,
 }
 _INFO: Final = 6
 _WARNING: Final = 4
@@ -162,11 +182,19 @@ class SyslogSink:
         self._resend_window = float(resend_window)
         # The longest header this sink can write: the record's budget is what is left.
         header_max = (
-            len("<191>1 ") + _TIMESTAMP_MAX + len(self._hostname) + len(self._app_name)
-            + _PROCID_MAX + _MSGID_MAX + len("     ") + len("- ")  # 5 separators, no SD
+            len("<191>1 ")
+            + _TIMESTAMP_MAX
+            + len(self._hostname)
+            + len(self._app_name)
+            + _PROCID_MAX
+            + _MSGID_MAX
+            + len("     ")
+            + len("- ")  # 5 separators, no SD
         )
-        if isinstance(max_udp, bool) or not isinstance(max_udp, int) or not (
-            MIN_RECORD_BYTES + header_max <= max_udp <= MAX_UDP
+        if (
+            isinstance(max_udp, bool)
+            or not isinstance(max_udp, int)
+            or not (MIN_RECORD_BYTES + header_max <= max_udp <= MAX_UDP)
         ):
             raise ValueError(
                 f"max_udp must be an integer from {MIN_RECORD_BYTES + header_max} to {MAX_UDP}, "
@@ -264,9 +292,7 @@ class SyslogSink:
         self._sent.append((now, chunk, count))
         self._sent_bytes += len(chunk)
         sent = self._sent
-        while sent and (
-            sent[0][0] < now - self._resend_window or self._sent_bytes > _RESEND_BYTES
-        ):
+        while sent and (sent[0][0] < now - self._resend_window or self._sent_bytes > _RESEND_BYTES):
             self._sent_bytes -= len(sent.popleft()[1])
 
     def _connected(self, timeout: float | None = None) -> socket.socket:
@@ -338,7 +364,8 @@ class SyslogSink:
         if unsent:
             _logger.warning(
                 "passivelog: %s closed with up to %d records possibly not received",
-                self.name, unsent,
+                self.name,
+                unsent,
             )
 
     def _drop_socket(self) -> None:

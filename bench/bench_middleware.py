@@ -1,0 +1,361 @@
+"""What passivelog costs per request, against a bare app measured in the same run.
+
+    python bench/bench_middleware.py                 # in-process loop + uvicorn under wrk
+    python bench/bench_middleware.py --skip-wrk      # in-process only
+    python bench/bench_middleware.py --memory 1000000
+
+Every variant serves the same realistic request: desktop Chrome, four cookies (a session id and
+`_ga` among them), a Referer with a query string, and X-Forwarded-For from a trusted proxy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import resource
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import structlog
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from passivelog import PassiveLogMiddleware  # noqa: E402
+
+CHROME = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0.0.0 Safari/537.36"
+)
+HEADERS = [
+    (b"host", b"shop.example"),
+    (b"user-agent", CHROME.encode()),
+    (b"accept", b"text/html,application/xhtml+xml"),
+    (b"accept-language", b"en-GB,en;q=0.9"),
+    (b"cookie", b"sessionid=7f3a9c2e1b; _ga=GA1.1.123456789.1700000000; theme=dark; cart=3"),
+    (
+        b"referer",
+        b"https://www.example.org/search?q=winter+boots&page=2&utm_source=news&sort=price&lang=en",
+    ),
+    (b"x-forwarded-for", b"8.8.8.8"),
+]
+SECRET = "bench-secret-0123456789abcdef"
+
+
+async def hello(request: Any) -> PlainTextResponse:
+    return PlainTextResponse("hello, world")
+
+
+def bare_app() -> Starlette:
+    return Starlette(routes=[Route("/", hello), Route("/products/{pid}", hello)])
+
+
+class StructlogAccessLog:
+    """A plain pure-ASGI access log: one structlog JSON line (orjson) per request."""
+
+    def __init__(self, app: Any, stream: Any) -> None:
+        self.app = app
+        self.log = structlog.wrap_logger(
+            structlog.BytesLogger(stream),
+            processors=[
+                structlog.processors.TimeStamper(fmt="iso"),
+                structlog.processors.JSONRenderer(serializer=_orjson_dumps),
+            ],
+        )
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter_ns()
+        status = 0
+
+        async def wrapped(message: Any) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, wrapped)
+        finally:
+            client = scope.get("client")
+            self.log.info(
+                "request",
+                method=scope["method"],
+                path=scope["path"],
+                query=scope["query_string"].decode("latin-1"),
+                status=status,
+                client=client[0] if client else None,
+                duration=time.perf_counter_ns() - start,
+            )
+
+
+def _orjson_dumps(obj: Any, **_: Any) -> bytes:
+    import orjson
+
+    return orjson.dumps(obj)
+
+
+def devnull(mode: str = "w") -> Any:
+    return open(os.devnull, mode)
+
+
+def variants(unique: bool = False) -> dict[str, Any]:
+    geo_db = os.environ.get("PASSIVELOG_BENCH_GEO_DB")
+    options: dict[str, Any] = {
+        "secret": SECRET,
+        "trusted_proxies": ["127.0.0.1"],
+        "output": devnull(),
+    }
+    if geo_db:
+        options["geo_db"] = geo_db
+    return {
+        "bare": bare_app(),
+        "structlog-json": StructlogAccessLog(bare_app(), devnull("wb")),
+        "passivelog": PassiveLogMiddleware(bare_app(), **options),
+    }
+
+
+def scope_for(i: int, unique: bool) -> dict[str, Any]:
+    headers = HEADERS
+    if unique:
+        # A never-seen UA, client IP and cookie value on every request: every cache misses.
+        ip = f"{(i >> 16) % 200 + 11}.{(i >> 8) & 255}.{i & 255}.{(i * 7) % 250 + 1}"
+        headers = [
+            (b"host", b"shop.example"),
+            (b"user-agent", CHROME.replace("126.0.0.0", f"126.0.{i // 1000}.{i % 1000}").encode()),
+            (b"accept", b"text/html"),
+            (
+                b"cookie",
+                f"sessionid=s{i:08d}; _ga=GA1.1.{i}.1700000000; theme=dark; cart=3".encode(),
+            ),
+            (
+                b"referer",
+                f"https://www.example.org/search?q=boots{i}&page=2&utm_source=news".encode(),
+            ),
+            (b"x-forwarded-for", ip.encode()),
+        ]
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/products/42",
+        "raw_path": b"/products/42",
+        "query_string": b"utm_source=news&page=2",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+        "state": {},
+    }
+
+
+async def _receive() -> dict[str, Any]:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+async def _send(message: Any) -> None:
+    return None
+
+
+async def run_loop(app: Any, n: int, unique: bool, offset: int = 0) -> float:
+    scopes = [scope_for(offset + i, unique) for i in range(n)] if unique else None
+    fixed = scope_for(0, False)
+    start = time.perf_counter_ns()
+    for i in range(n):
+        scope = scopes[i] if scopes is not None else dict(fixed)
+        await app(scope, _receive, _send)
+    return (time.perf_counter_ns() - start) / n / 1000
+
+
+def in_process(n: int, rounds: int) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    for unique in (False, True):
+        apps = variants()
+        samples: dict[str, list[float]] = {name: [] for name in apps}
+        for app in apps.values():
+            asyncio.run(run_loop(app, 2000, unique, offset=10_000_000))  # warm up
+        for r in range(rounds):
+            for name, app in apps.items():
+                gc.collect()
+                samples[name].append(asyncio.run(run_loop(app, n, unique, offset=r * n)))
+        for app in apps.values():
+            if isinstance(app, PassiveLogMiddleware):
+                app.close()
+        bare = statistics.median(samples["bare"])
+        label = "unique UA+IP+cookie" if unique else "warm caches"
+        results[label] = {
+            name: {
+                "us_per_request": round(statistics.median(s), 2),
+                "added_us": round(statistics.median(s) - bare, 2),
+                "ratio": round(statistics.median(s) / bare, 2),
+            }
+            for name, s in samples.items()
+        }
+    return results
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def memory(total: int) -> dict[str, float]:
+    app = variants()["passivelog"]
+
+    async def go() -> dict[str, float]:
+        chunk = 10_000
+        await run_loop(app, chunk, True, offset=0)
+        gc.collect()
+        warm = rss_mb()
+        done = chunk
+        while done < total:
+            await run_loop(app, chunk, True, offset=done)
+            done += chunk
+        gc.collect()
+        return {
+            "requests": done,
+            "warm_rss_mb": round(warm, 1),
+            "final_rss_mb": round(rss_mb(), 1),
+            "growth_mb": round(rss_mb() - warm, 1),
+        }
+
+    result = asyncio.run(go())
+    app.close()
+    return result
+
+
+SERVER_APP = """
+import os, sys
+sys.path.insert(0, {src!r}); sys.path.insert(0, {bench!r})
+from bench_middleware import variants
+app = variants()[os.environ["BENCH_VARIANT"]]
+"""
+
+
+def wrk(duration: int, connections: int) -> dict[str, Any]:
+    if shutil.which("wrk") is None:
+        return {"skipped": "wrk is not installed (Debian package wrk)"}
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        Path(tmp, "benchapp.py").write_text(
+            SERVER_APP.format(src=str(ROOT / "src"), bench=str(ROOT / "bench"))
+        )
+        lua = Path(tmp, "headers.lua")
+        lua.write_text(
+            "".join(
+                f'wrk.headers["{k.decode()}"] = "{v.decode()}"\n'
+                for k, v in HEADERS
+                if k != b"host"
+            )
+        )
+        runs = [
+            ("bare", "bare", False),
+            ("passivelog", "passivelog", False),
+            ("structlog-json", "structlog-json", False),
+            ("uvicorn-access-log", "bare", True),
+        ]
+        for label, variant, access_log in runs:
+            port = 18000 + len(results)
+            cmd = [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "benchapp:app",
+                "--port",
+                str(port),
+                "--no-proxy-headers",
+                "--log-level",
+                "warning",
+            ]
+            if not access_log:
+                cmd.append("--no-access-log")
+            env = dict(os.environ, BENCH_VARIANT=variant, PYTHONPATH=tmp)
+            out = devnull()
+            proc = subprocess.Popen(cmd, env=env, cwd=tmp, stdout=out, stderr=out)
+            time.sleep(1.5)
+            try:
+                subprocess.run(
+                    [
+                        "wrk",
+                        "-t1",
+                        f"-c{connections}",
+                        "-d2s",
+                        "-s",
+                        str(lua),
+                        f"http://127.0.0.1:{port}/products/42?utm_source=news&page=2",
+                    ],
+                    capture_output=True,
+                    check=True,
+                )
+                done = subprocess.run(
+                    [
+                        "wrk",
+                        "-t1",
+                        f"-c{connections}",
+                        f"-d{duration}s",
+                        "-s",
+                        str(lua),
+                        f"http://127.0.0.1:{port}/products/42?utm_source=news&page=2",
+                    ],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+            finally:
+                proc.send_signal(signal.SIGINT)
+                proc.wait(timeout=15)
+                out.close()
+            rps = next(
+                float(line.split()[1])
+                for line in done.stdout.splitlines()
+                if line.startswith("Requests/sec")
+            )
+            results[label] = {"requests_per_s": rps}
+    bare = results["bare"]["requests_per_s"]
+    for row in results.values():
+        row["ratio_to_bare"] = round(row["requests_per_s"] / bare, 3)
+    results["passivelog_vs_uvicorn_access_log"] = round(
+        results["passivelog"]["requests_per_s"] / results["uvicorn-access-log"]["requests_per_s"], 2
+    )
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=20_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--skip-wrk", action="store_true")
+    parser.add_argument("--wrk-seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--memory", type=int, default=0, metavar="N")
+    args = parser.parse_args()
+    report: dict[str, Any] = {"in_process": in_process(args.requests, args.rounds)}
+    if not args.skip_wrk:
+        report["uvicorn_wrk"] = wrk(args.wrk_seconds, args.connections)
+    if args.memory:
+        report["memory"] = memory(args.memory)
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
