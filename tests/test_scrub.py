@@ -666,7 +666,8 @@ def test_cache_returns_the_same_result_and_holds_no_raw_input() -> None:
     assert scrubber.scrub_url(url) is first
     cache = scrubber._cache
     assert cache is not None
-    assert all(isinstance(key, bytes) and b"jane" not in key for key in cache)
+    assert all("jane" not in repr(key) for key in cache)
+    assert all(not isinstance(part, str) for key in cache for part in key)
     assert all("jane" not in result.value for result in cache.values())
 
 

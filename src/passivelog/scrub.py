@@ -91,10 +91,8 @@ any input.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import re
-import secrets
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
@@ -437,7 +435,6 @@ class UrlScrubber:
     __slots__ = (
         "_allow",
         "_cache",
-        "_cache_key",
         "_cache_size",
         "_categories",
         "_deny",
@@ -483,8 +480,9 @@ class UrlScrubber:
         self._categories = {p.strip("*"): known.get(p.strip("*"), "custom") for p in deny}
         self._max_length = max_length
         self._cache_size = cache_size
-        self._cache: OrderedDict[bytes, Scrubbed] | None = OrderedDict() if cache_size else None
-        self._cache_key = secrets.token_bytes(32)
+        self._cache: OrderedDict[tuple[bytes, int, int], Scrubbed] | None = (
+            OrderedDict() if cache_size else None
+        )
 
     def __repr__(self) -> str:
         return f"UrlScrubber(max_length={self._max_length}, cache_size={self._cache_size})"
@@ -512,9 +510,11 @@ class UrlScrubber:
         cache = self._cache
         if cache is None or not isinstance(text, str) or len(text) > _CACHE_MAX_INPUT:
             return self._guarded(kind, text)
-        key = hashlib.blake2b(
-            text.encode("utf-8", "surrogatepass"), digest_size=16, key=self._cache_key, person=kind
-        ).digest()
+        # Keyed by the string's own hash, not the string: the cache then holds only scrubbed
+        # output, never a raw URL. Python's str hash is SipHash with a per-process random key
+        # (PEP 456), so an outsider cannot aim collisions; a chance collision (~2**-50 for a full
+        # cache) would log another request's already-scrubbed URL, never an unscrubbed one.
+        key = (kind, hash(text), len(text))
         hit = cache.get(key)
         if hit is not None:
             with contextlib.suppress(KeyError):  # evicted by another thread meanwhile
@@ -939,8 +939,13 @@ class ReferrerScrubber:
         referrer = referrer.strip()
         if not referrer:
             return None
-        parts = _origin_parts(referrer)
-        cross = parts is not None and not _same_host(parts[1], own_host)
+        if self._mode == "scrub" and self._cross_site == "scrub":
+            # The common case needs no origin parsing: same- and cross-site scrub alike.
+            parts = None
+            cross = False
+        else:
+            parts = _origin_parts(referrer)
+            cross = parts is not None and not _same_host(parts[1], own_host)
         if self._mode == "origin" or (cross and self._cross_site == "origin"):
             return None if parts is None else _origin(referrer, *parts)
         rules: list[str] = []

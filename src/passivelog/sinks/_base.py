@@ -96,36 +96,6 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _upper_bound(value: Any) -> int | None:
-    # JSON escaping turns one character into at most 6 bytes (\u001f); numbers and literals
-    # stay under 32. None means "cannot tell cheaply": render to find out.
-    if isinstance(value, str):
-        return 6 * len(value) + 2
-    if value is None or isinstance(value, bool | int | float):
-        return 32
-    if isinstance(value, list | tuple):
-        total = 2
-        for item in value:
-            size = _upper_bound(item)
-            if size is None:
-                return None
-            total += size + 1
-        return total
-    return None
-
-
-def _fits_cheaply(record: Mapping[str, Any], max_bytes: int) -> bool:
-    total = 2
-    for key, value in record.items():
-        size = _upper_bound(value)
-        if size is None or not isinstance(key, str):
-            return False
-        total += 6 * len(key) + 4 + size
-        if total > max_bytes:
-            return False
-    return True
-
-
 def _valid(value: str) -> str:
     # What render.to_json_line writes for a string with lone surrogates (which orjson refuses).
     return value.encode("utf-8", "replace").decode("utf-8")
@@ -170,9 +140,8 @@ def cap_record(record: Mapping[str, Any], max_bytes: int) -> Mapping[str, Any]:
     means no cap. A record whose other fields alone exceed the cap is reduced to its timestamp,
     dataset and message.
     """
-    if max_bytes <= 0 or _fits_cheaply(record, max_bytes):
-        return record
-    if len(to_json_line(record)) <= max_bytes:
+    # Rendering with orjson (~0.3 µs for a typical record) is cheaper than estimating in Python.
+    if max_bytes <= 0 or len(to_json_line(record)) <= max_bytes:
         return record
     out = dict(record)
     already = out.get(fields.TRUNCATED)
