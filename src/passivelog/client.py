@@ -393,6 +393,12 @@ def resolve_client_ip(
     if forwarded:
         hops = _rightmost_members(forwarded, quoted=True)
     elif x_forwarded_for:
+        only = x_forwarded_for[0]
+        if len(x_forwarded_for) == 1 and b"," not in only and len(only) <= _MAX_HEADER_CHARS:
+            # The common one-proxy case: a single hop. Trusted or not, it is the answer (all
+            # hops trusted gives the leftmost); unusable, the peer that sent it is.
+            ip = normalise_ip(only.decode("latin-1").strip(" \t"))
+            return peer_ip if ip is None else ip
         hops = _rightmost_members(x_forwarded_for, quoted=False)
     else:
         return peer_ip
