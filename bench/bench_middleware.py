@@ -114,7 +114,7 @@ def devnull(mode: str = "w") -> Any:
     return open(os.devnull, mode)
 
 
-def variants(unique: bool = False) -> dict[str, Any]:
+def variants(with_opt_out_variant: bool = False) -> dict[str, Any]:
     geo_db = os.environ.get("PASSIVELOG_BENCH_GEO_DB")
     options: dict[str, Any] = {
         "secret": SECRET,
@@ -123,11 +123,18 @@ def variants(unique: bool = False) -> dict[str, Any]:
     }
     if geo_db:
         options["geo_db"] = geo_db
-    return {
+    found = {
         "bare": bare_app(),
         "structlog-json": StructlogAccessLog(bare_app(), devnull("wb")),
         "passivelog": PassiveLogMiddleware(bare_app(), **options),
+        # The same without opt-out handling: the difference is what the opt-out logic costs.
+        "passivelog-no-opt-out": PassiveLogMiddleware(
+            bare_app(), **{**options, "output": devnull(), "opt_out": False}
+        ),
     }
+    if not with_opt_out_variant:
+        found.pop("passivelog-no-opt-out").close()
+    return found
 
 
 def scope_for(i: int, unique: bool) -> dict[str, Any]:
@@ -191,7 +198,7 @@ async def run_loop(app: Any, n: int, unique: bool, offset: int = 0) -> float:
 def in_process(n: int, rounds: int) -> dict[str, Any]:
     results: dict[str, Any] = {}
     for unique in (False, True):
-        apps = variants()
+        apps = variants(with_opt_out_variant=True)
         samples: dict[str, list[float]] = {name: [] for name in apps}
         for app in apps.values():
             asyncio.run(run_loop(app, 2000, unique, offset=10_000_000))  # warm up
