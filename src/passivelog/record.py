@@ -31,6 +31,31 @@ from passivelog.scrub import ReferrerScrubber, UrlScrubber
 _REQUEST_ID: Final = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 
 
+# Attribute of a fact ─▶ field of the record; a fact's empty attributes are left out.
+_GEO_FIELDS: Final = (
+    ("country_iso_code", f.GEO_COUNTRY),
+    ("region_iso_code", f.GEO_REGION),
+    ("region_name", f.GEO_REGION_NAME),
+)
+_AGENT_FIELDS: Final = (
+    ("name", f.UA_NAME),
+    ("version", f.UA_VERSION),
+    ("os_name", f.UA_OS_NAME),
+    ("os_version", f.UA_OS_VERSION),
+    ("device_name", f.UA_DEVICE_NAME),
+    ("device_class", f.DEVICE_CLASS),
+)
+
+
+def _copy_present(
+    record: dict[str, Any], fact: object, fields: tuple[tuple[str, str], ...]
+) -> None:
+    for attribute, field in fields:
+        value = getattr(fact, attribute)
+        if value:
+            record[field] = value
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """What the response did, as seen by the middleware's wrapped ``send``."""
@@ -196,29 +221,14 @@ class RecordBuilder:
             if self._geo is not None:
                 region = self._geo.locate(ip)
                 if region is not None:
-                    if region.country_iso_code:
-                        record[f.GEO_COUNTRY] = region.country_iso_code
-                    if region.region_iso_code:
-                        record[f.GEO_REGION] = region.region_iso_code
-                    if region.region_name:
-                        record[f.GEO_REGION_NAME] = region.region_name
+                    _copy_present(record, region, _GEO_FIELDS)
             reduced = self._reducer.reduce(ip)
             if reduced is not None:
                 record[f.CLIENT_IP] = reduced
 
         info = self._agent.parse(user_agent)
         if info is not None:
-            if info.name:
-                record[f.UA_NAME] = info.name
-            if info.version:
-                record[f.UA_VERSION] = info.version
-            if info.os_name:
-                record[f.UA_OS_NAME] = info.os_name
-            if info.os_version:
-                record[f.UA_OS_VERSION] = info.os_version
-            if info.device_name:
-                record[f.UA_DEVICE_NAME] = info.device_name
-            record[f.DEVICE_CLASS] = info.device_class
+            _copy_present(record, info, _AGENT_FIELDS)
             if self._log_user_agent and user_agent is not None:
                 record[f.UA_ORIGINAL] = user_agent
 
