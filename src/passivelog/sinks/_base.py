@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final, Protocol
 
@@ -89,6 +89,30 @@ def shape(record: Mapping[str, Any], schema: str) -> Mapping[str, Any]:
 def render_lines(records: Sequence[Mapping[str, Any]], schema: str) -> bytes:
     """Return the records as JSON lines with the field names of ``schema``."""
     return b"".join(to_json_line(shape(record, schema)) for record in records)
+
+
+# Writes are made of whole lines and kept below this size: buffers of a few hundred KB are
+# allocated by glibc with mmap and returned to the kernel on every batch, which cost ~3 µs per
+# record in page faults (measured with 256-record batches); below ~32 KB they stay in the heap.
+CHUNK_BYTES: Final = 24 * 1024
+
+
+def render_chunks(records: Sequence[Mapping[str, Any]], schema: str) -> Iterator[bytes]:
+    """Yield the records as JSON lines, joined into chunks of at most :data:`CHUNK_BYTES`.
+
+    A single line longer than that is a chunk of its own.
+    """
+    lines: list[bytes] = []
+    size = 0
+    for record in records:
+        line = to_json_line(shape(record, schema))
+        if lines and size + len(line) > CHUNK_BYTES:
+            yield b"".join(lines)
+            lines, size = [], 0
+        lines.append(line)
+        size += len(line)
+    if lines:
+        yield b"".join(lines)
 
 
 def utc_now() -> str:

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import IO, Any
 
-from passivelog.sinks._base import check_number, check_schema, render_lines
+from passivelog.sinks._base import check_number, check_schema, render_chunks, render_lines
 
 # Debian's convention for access logs (nginx, apache2): not world-readable.
 _FILE_MODE = 0o640
@@ -56,11 +56,9 @@ class StreamSink:
 
     def write_batch(self, records: Sequence[Mapping[str, Any]]) -> None:
         stream: Any = sys.stdout if self._stream is None else self._stream
-        data = render_lines(records, self.schema)
-        if _is_binary(stream):
-            stream.write(data)
-        else:
-            stream.write(data.decode("utf-8"))
+        binary = _is_binary(stream)
+        for chunk in render_chunks(records, self.schema):
+            stream.write(chunk if binary else chunk.decode("utf-8"))
         stream.flush()
 
     def close(self) -> None:
@@ -72,9 +70,10 @@ class StreamSink:
 class FileSink:
     """Appends JSON lines to a file, with optional size-based rotation.
 
-    Each batch is one ``write`` to a file opened with ``O_APPEND``. Before each batch the path is
-    checked (one ``stat``): when logrotate (or anyone) moved or removed the file, the sink opens
-    the path afresh, so move-and-create rotation needs no signal and no ``copytruncate``.
+    Each chunk of whole lines (up to 24 KB) is one ``write`` to a file opened with
+    ``O_APPEND``. Before each batch the path is checked (one ``stat``): when logrotate (or
+    anyone) moved or removed the file, the sink opens the path afresh, so move-and-create
+    rotation needs no signal and no ``copytruncate``.
 
     Args:
         path: the log file; its directory must exist.
@@ -118,7 +117,8 @@ class FileSink:
     def write_batch(self, records: Sequence[Mapping[str, Any]]) -> None:
         self._follow_path()
         if not self.max_bytes:
-            self._write(render_lines(records, self.schema))
+            for data in render_chunks(records, self.schema):
+                self._write(data)
             return
         chunk: list[bytes] = []
         pending = 0
