@@ -811,7 +811,7 @@ BAD_OPTIONS: dict[str, dict[str, Any]] = {
     "referrer_mode": {"referrer_mode": "hide"},
     "cross_site_referrer": {"cross_site_referrer": "drop"},
     "opt_out": {"opt_out": "yes"},
-    "id_cookies": {"id_cookies": ["session id"]},
+    "id_cookies": {"id_cookies": ["bad name"]},
     "schema": {"schema": "xml"},
     "overflow": {"overflow": "spill"},
     "queue_size": {"queue_size": 0},
