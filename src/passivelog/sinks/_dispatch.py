@@ -276,6 +276,8 @@ class _Lane:
             self.queue.clear()
             self.settled += len(left)
             self.progress.notify_all()
+            if left and not self.last_error:
+                self.last_error = "still queued at the close deadline (receiver too slow or down)"
         self._settle_failed(left)
 
     def stats(self) -> SinkStats:
