@@ -175,7 +175,7 @@ def test_trusted_proxies_bool_and_repr() -> None:
     assert not TrustedProxies()
     proxies = TrustedProxies([" 192.0.2.1 ", "2001:DB8::/32", "*"])
     assert proxies
-    assert repr(proxies) == "TrustedProxies(['192.0.2.1', '2001:db8::/32', '*'])"
+    assert repr(proxies) == "TrustedProxies(['192.0.2.1', '2001:db8::/32', '*'], header='auto')"
 
 
 # --- resolve_client_ip --------------------------------------------------------------------------
@@ -710,3 +710,25 @@ def test_truncate_agrees_with_ipaddress(
     prefix = 24 if ":" not in ip else 48
     expected = ipaddress.ip_network(f"{ip}/{prefix}", strict=False).network_address
     assert IpReducer("truncate").reduce(ip) == str(expected)
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("auto", "192.0.2.66"),
+        ("x-forwarded-for", "198.51.100.7"),
+        ("forwarded", "192.0.2.66"),
+    ],
+    ids=["auto-prefers-forwarded", "xff-only-ignores-client-forwarded", "forwarded-only"],
+)
+def test_proxy_header_chooses_which_header_is_read(header: str, expected: str) -> None:
+    # The proxy (203.0.113.1) appended the real client to X-Forwarded-For and passed on a
+    # Forwarded header the client wrote itself.
+    headers = [(b"forwarded", b"for=192.0.2.66"), (b"x-forwarded-for", b"198.51.100.7")]
+    trusted = TrustedProxies(["203.0.113.1"], header=header)
+    assert resolve_client_ip("203.0.113.1", headers, trusted) == expected
+
+
+def test_unknown_proxy_header_is_refused() -> None:
+    with pytest.raises(ValueError, match="x-real-ip"):
+        TrustedProxies(["203.0.113.1"], header="x-real-ip")

@@ -22,6 +22,7 @@ from typing import Final
 from passivelog.pseudonym import Pseudonymiser
 
 IP_MODES: Final = ("full", "truncate", "hash", "drop")
+PROXY_HEADERS: Final = ("auto", "forwarded", "x-forwarded-for")
 
 # Work bounds for proxy headers, which the client can make as long as the server allows. Only the
 # rightmost hops can have been written by our own proxies, so the bounds drop hops from the left:
@@ -153,15 +154,25 @@ class TrustedProxies:
         entries: IP addresses (``"192.0.2.10"``, ``"2001:db8::10"``) and CIDR networks
             (``"10.0.0.0/8"``, ``"2001:db8:ff::/48"``), IPv4 and IPv6, or ``"*"``. Pass a list;
             a single string is refused because iterating it would trust single characters.
+        header: which forwarding header the proxies write. ``"auto"`` reads RFC 7239
+            ``Forwarded`` when present, else ``X-Forwarded-For``. Name the one your proxies set
+            when you can: a proxy that appends ``X-Forwarded-For`` but passes a client's own
+            ``Forwarded`` through (nginx does unless told otherwise) lets the client choose its
+            address under ``"auto"``, never under ``"x-forwarded-for"``.
 
     Raises:
         ValueError: a single string instead of a list, or an entry that is not an IP address, a
             CIDR network without host bits or ``"*"``; the message names the entry.
     """
 
-    __slots__ = ("_all", "_entries", "_exact", "_v4_networks", "_v6_networks")
+    __slots__ = ("_all", "_entries", "_exact", "_v4_networks", "_v6_networks", "header")
 
-    def __init__(self, entries: Iterable[str] = ()) -> None:
+    def __init__(self, entries: Iterable[str] = (), *, header: str = "auto") -> None:
+        if header not in PROXY_HEADERS:
+            raise ValueError(
+                f"proxy header must be one of {', '.join(PROXY_HEADERS)}; got {header!r}"
+            )
+        self.header: Final = header
         if isinstance(entries, str | bytes):
             raise ValueError(
                 f"trusted proxies must be a list of IP addresses or CIDR networks, not the single "
@@ -235,7 +246,7 @@ class TrustedProxies:
         return bool(self._entries)
 
     def __repr__(self) -> str:
-        return f"TrustedProxies({list(self._entries)!r})"
+        return f"TrustedProxies({list(self._entries)!r}, header={self.header!r})"
 
 
 def _parse_entry(entry: str, text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
@@ -385,10 +396,13 @@ def resolve_client_ip(
         return peer_ip
     forwarded: list[bytes] = []
     x_forwarded_for: list[bytes] = []
+    # Only the header the proxies are said to write is read; "auto" reads both.
+    forwarded_name = b"x" if trusted.header == "x-forwarded-for" else b"forwarded"
+    xff_name = b"x" if trusted.header == "forwarded" else b"x-forwarded-for"
     for name, value in headers:
-        if name == b"forwarded":
+        if name == forwarded_name:
             forwarded.append(value)
-        elif name == b"x-forwarded-for":
+        elif name == xff_name:
             x_forwarded_for.append(value)
     if forwarded:
         hops = _rightmost_members(forwarded, quoted=True)

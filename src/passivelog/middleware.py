@@ -56,6 +56,7 @@ class PassiveLogMiddleware:
         secret: str | bytes | None = None,
         ip_mode: str = "full",
         trusted_proxies: Iterable[str] = (),
+        proxy_header: str = "auto",
         geo_db: Any = DEFAULT,
         geo: GeoLocator | None = None,
         geo_cache_size: int = 4096,
@@ -96,7 +97,7 @@ class PassiveLogMiddleware:
             raise ValueError("opt_out must be True, False or an OptOutPolicy")
         urls = scrubber if scrubber is not None else UrlScrubber()
         self._builder = RecordBuilder(
-            trusted=TrustedProxies(trusted_proxies),
+            trusted=TrustedProxies(trusted_proxies, header=proxy_header),
             reducer=IpReducer(ip_mode, pseudonymiser),
             geo=geo,
             agent=AgentParser(cache_size=ua_cache_size),
