@@ -52,6 +52,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from passivelog import PassiveLogMiddleware
+from passivelog.demo import free_port
 from passivelog.sinks import FileSink, Sink, SyslogSink
 
 STATS_PATH = "/__stats"
@@ -177,12 +178,6 @@ class SlowReceiver:
 
 
 # ---------------------------------------------------------------------------- server and wrk
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def rss_mb(pid: int) -> dict[str, float]:
     """Resident memory now and at its peak (VmHWM) of process ``pid``, in MB."""
     values: dict[str, float] = {}

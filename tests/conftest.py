@@ -22,14 +22,23 @@ TEST_NETWORKS: dict[str, dict[str, Any]] = {
 }
 
 
-def write_city_db(path: Path, networks: dict[str, dict[str, Any]] = TEST_NETWORKS) -> Path:
+def write_mmdb(path: Path, database_type: str, records: list[tuple[str, Any]]) -> Path:
+    """Write a MaxMind-format database of ``(cidr, record)`` pairs with mmdb-writer."""
     writer = MMDBWriter(
         ip_version=6,
         ipv4_compatible=True,
-        database_type="Test-City",
+        database_type=database_type,
         languages=["en"],
         description="passivelog test data",
     )
+    for cidr, record in records:
+        writer.insert_network(IPSet([cidr]), record)
+    writer.to_db_file(str(path))
+    return path
+
+
+def write_city_db(path: Path, networks: dict[str, dict[str, Any]] = TEST_NETWORKS) -> Path:
+    records: list[tuple[str, Any]] = []
     for cidr, answer in networks.items():
         content: dict[str, Any] = {
             "country": {"iso_code": answer["country"], "names": {"en": answer["country"]}}
@@ -37,9 +46,8 @@ def write_city_db(path: Path, networks: dict[str, dict[str, Any]] = TEST_NETWORK
         if answer["sub"] is not None:
             code, name = answer["sub"]
             content["subdivisions"] = [{"iso_code": code, "names": {"en": name}}]
-        writer.insert_network(IPSet([cidr]), content)
-    writer.to_db_file(str(path))
-    return path
+        records.append((cidr, content))
+    return write_mmdb(path, "Test-City", records)
 
 
 @pytest.fixture(scope="session")

@@ -14,8 +14,6 @@ import maxminddb
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from mmdb_writer import MMDBWriter
-from netaddr import IPSet
 
 from passivelog import geo
 from passivelog.geo import (
@@ -29,7 +27,8 @@ from passivelog.geo import (
     shipped_geo_db,
 )
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+from .conftest import SHARED, write_mmdb
+
 FIXTURES = SHARED / "geo_fixtures"
 REPO_GEO_DB = Path(__file__).resolve().parents[1] / "geo_db" / DEFAULT_GEO_DB_NAME
 
@@ -80,20 +79,6 @@ CITY_RECORDS: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
-def _write_mmdb(path: Path, database_type: str, records: list[tuple[str, Any]]) -> Path:
-    writer = MMDBWriter(
-        ip_version=6,
-        ipv4_compatible=True,
-        database_type=database_type,
-        languages=["en"],
-        description="passivelog test data",
-    )
-    for cidr, record in records:
-        writer.insert_network(IPSet([cidr]), record)
-    writer.to_db_file(str(path))
-    return path
-
-
 @pytest.fixture(scope="session")
 def geo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("geo")
@@ -101,13 +86,13 @@ def geo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def city_mmdb(geo_dir: Path) -> Path:
-    return _write_mmdb(geo_dir / "test-city.mmdb", "Test-City", CITY_RECORDS)
+    return write_mmdb(geo_dir / "test-city.mmdb", "Test-City", CITY_RECORDS)
 
 
 @pytest.fixture(scope="session")
 def country_mmdb(geo_dir: Path) -> Path:
     # Same data, including subdivisions, under a Country type: only the country is read.
-    return _write_mmdb(geo_dir / "test-country.mmdb", "Test-Country", CITY_RECORDS)
+    return write_mmdb(geo_dir / "test-country.mmdb", "Test-Country", CITY_RECORDS)
 
 
 @pytest.fixture(scope="session")
@@ -278,7 +263,7 @@ def test_truncated_database_is_a_value_error(city_mmdb: Path, tmp_path: Path) ->
 
 
 def test_database_that_is_neither_city_nor_country_is_a_value_error(tmp_path: Path) -> None:
-    asn = _write_mmdb(
+    asn = write_mmdb(
         tmp_path / "asn.mmdb",
         "Test-ASN",
         [("192.0.2.0/24", {"autonomous_system_number": 64496})],
