@@ -12,8 +12,7 @@ import random
 import re
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from passivelog import schema as f
 from passivelog.agent import AgentParser
@@ -56,9 +55,12 @@ def _copy_present(
             record[field] = value
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What the response did, as seen by the middleware's wrapped ``send``."""
+class Outcome(NamedTuple):
+    """What the response did, as seen by the middleware's wrapped ``send``.
+
+    A named tuple rather than a frozen dataclass: it is made once per request, and a frozen
+    dataclass's ``__init__`` (``object.__setattr__`` per field) costs several times more.
+    """
 
     status: int
     body_bytes: int
@@ -182,7 +184,8 @@ class RecordBuilder:
 
         redactions: list[str] = []
         scrubbed_path = self._urls.scrub_path(path)
-        redactions.extend(f"path:{rule}" for rule in scrubbed_path.rules)
+        if scrubbed_path.rules:
+            redactions.extend(f"path:{rule}" for rule in scrubbed_path.rules)
 
         status = outcome.status
         record: dict[str, Any] = {
@@ -207,13 +210,15 @@ class RecordBuilder:
             scrubbed_query = self._urls.scrub_query(query.decode("latin-1"))
             if scrubbed_query.value:
                 record[f.URL_QUERY] = scrubbed_query.value
-            redactions.extend(f"query:{rule}" for rule in scrubbed_query.rules)
+            if scrubbed_query.rules:
+                redactions.extend(f"query:{rule}" for rule in scrubbed_query.rules)
 
         if referrer:
             scrubbed_referrer = self._referrers.scrub(referrer, host)
             if scrubbed_referrer is not None:
                 record[f.REFERRER] = scrubbed_referrer.value
-                redactions.extend(f"referrer:{rule}" for rule in scrubbed_referrer.rules)
+                if scrubbed_referrer.rules:
+                    redactions.extend(f"referrer:{rule}" for rule in scrubbed_referrer.rules)
 
         # Geo first, from the full address; only then is the address reduced (or dropped).
         ip = resolve_client_ip(peer, headers, self._trusted)
