@@ -112,6 +112,7 @@ class PassiveLogMiddleware:
             log_ad_id=log_ad_id,
         )
         self._optout = opt_out_policy
+        self._optout_routes = opt_out_policy.routes if opt_out_policy is not None else frozenset()
         exact: set[str] = set()
         prefixes: list[str] = []
         for entry in exclude_paths:
@@ -284,6 +285,7 @@ class PassiveLogMiddleware:
             if (
                 policy is not None
                 and not websocket
+                and scope.get("path") in self._optout_routes
                 and policy.handles(method, scope.get("path", ""))
             ):
                 await policy.respond(scope, watch_receive, watch_send, decision)

@@ -573,6 +573,12 @@ class OptOutPolicy:
         vary_value = self._vary_value
         if vary_value is None:
             return kept
+        for name, _ in kept:
+            if len(name) == 4 and name.lower() == b"vary":
+                break
+        else:
+            # The common case, no Vary of the app's own: one new header, no merging.
+            return [*kept, (b"vary", vary_value)]
 
         first = -1
         present: set[bytes] = set()
@@ -636,6 +642,14 @@ class OptOutPolicy:
         return result
 
     # -- the toggle and gpc.json ------------------------------------------------------------
+
+    @property
+    def routes(self) -> frozenset[str]:
+        """The paths :meth:`handles` answers for (any method), so callers can test membership."""
+        paths = {self._toggle_path} if self._toggle_path else set()
+        if self._serve_gpc_json:
+            paths.add(GPC_JSON_PATH)
+        return frozenset(paths)
 
     def handles(self, method: str, path: str) -> bool:
         """Whether the middleware should answer this request itself with :meth:`respond`.
