@@ -282,12 +282,7 @@ class PassiveLogMiddleware:
         error_type: str | None = None
         cancelled = False
         try:
-            if (
-                policy is not None
-                and not websocket
-                and scope.get("path") in self._optout_routes
-                and policy.handles(method, scope.get("path", ""))
-            ):
+            if policy is not None and not websocket and scope.get("path") in self._optout_routes:
                 await policy.respond(scope, watch_receive, watch_send, decision)
             else:
                 await self.app(app_scope, watch_receive, watch_send)

@@ -276,6 +276,7 @@ class OptOutPolicy:
         "_cookie_value",
         "_gpc_json_body",
         "_max_age",
+        "_routes",
         "_serve_gpc_json",
         "_strip_request_cookies",
         "_strip_set_cookie",
@@ -384,6 +385,10 @@ class OptOutPolicy:
                 "set gpc=True or serve_gpc_json=False"
             )
         self._serve_gpc_json = bool(serve_gpc_json)
+        routes = {toggle_path} if toggle_path else set()
+        if self._serve_gpc_json:
+            routes.add(GPC_JSON_PATH)
+        self._routes = frozenset(routes)
         self._gpc_json_body = orjson.dumps(
             {"gpc": True, "lastUpdate": _check_last_update(gpc_last_update)}
         )
@@ -646,10 +651,7 @@ class OptOutPolicy:
     @property
     def routes(self) -> frozenset[str]:
         """The paths :meth:`handles` answers for (any method), so callers can test membership."""
-        paths = {self._toggle_path} if self._toggle_path else set()
-        if self._serve_gpc_json:
-            paths.add(GPC_JSON_PATH)
-        return frozenset(paths)
+        return self._routes
 
     def handles(self, method: str, path: str) -> bool:
         """Whether the middleware should answer this request itself with :meth:`respond`.
@@ -657,9 +659,7 @@ class OptOutPolicy:
         True for every method on the toggle path (unsupported ones get 405) and on
         ``/.well-known/gpc.json`` when it is served.
         """
-        if path == self._toggle_path:
-            return True
-        return self._serve_gpc_json and path == GPC_JSON_PATH
+        return path in self._routes
 
     async def respond(
         self, scope: Scope, receive: Receive, send: Send, decision: OptOutDecision

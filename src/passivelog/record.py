@@ -19,7 +19,7 @@ from passivelog.agent import AgentParser
 from passivelog.client import IpReducer, TrustedProxies, resolve_client_ip
 from passivelog.cookies import CookieIdentifier
 from passivelog.geo import GeoLocator
-from passivelog.optout import NO_OPT_OUT, OptOutDecision, OptOutPolicy
+from passivelog.optout import OptOutDecision, OptOutPolicy
 from passivelog.pseudonym import Pseudonymiser
 from passivelog.scrub import ReferrerScrubber, UrlScrubber
 
@@ -279,4 +279,4 @@ class RecordBuilder:
         }
 
 
-__all__ = ["NO_OPT_OUT", "Outcome", "RecordBuilder", "new_request_id", "request_id_from"]
+__all__ = ["Outcome", "RecordBuilder", "new_request_id", "request_id_from"]
