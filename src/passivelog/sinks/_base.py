@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final, Protocol
 
@@ -42,6 +42,10 @@ class Sink(Protocol):
     A sink may also define ``schema`` (``"ecs"`` or ``"otel"``, the names it writes), and
     ``max_record_bytes`` (a hard limit of its transport, such as a UDP datagram; 0 when none) and
     ``resent`` (records it sent again on its own, counted as retried), which the dispatcher reads.
+
+    A sink that writes JSON lines may define ``write_lines(lines)`` too: the dispatcher then
+    renders each record once, on the request path, in the sink's ``schema`` and within the size
+    cap, and hands it the lines (each ending in ``\n``) instead of calling ``write_batch``.
     """
 
     name: str
@@ -86,9 +90,24 @@ def shape(record: Mapping[str, Any], schema: str) -> Mapping[str, Any]:
     return renamed
 
 
+def render_line(record: Mapping[str, Any], schema: str) -> bytes:
+    """Return ``record`` as one JSON line with the field names of ``schema``."""
+    return to_json_line(shape(record, schema))
+
+
 def render_lines(records: Sequence[Mapping[str, Any]], schema: str) -> bytes:
     """Return the records as JSON lines with the field names of ``schema``."""
-    return b"".join(to_json_line(shape(record, schema)) for record in records)
+    return b"".join(render_line(record, schema) for record in records)
+
+
+def render_capped(record: Mapping[str, Any], max_bytes: int, schema: str) -> tuple[bytes, bool]:
+    """Return ``record``'s JSON line in ``schema``, cut to fit ``max_bytes`` (see
+    :func:`cap_record`), and whether it was cut. The common case renders once."""
+    line = to_json_line(record)
+    if max_bytes <= 0 or len(line) <= max_bytes:
+        return (line if schema == "ecs" else render_line(record, schema)), False
+    capped = cap_record(record, max_bytes)
+    return render_line(capped, schema), capped is not record
 
 
 # Writes are made of whole lines and kept below this size: buffers of a few hundred KB are
@@ -97,22 +116,26 @@ def render_lines(records: Sequence[Mapping[str, Any]], schema: str) -> bytes:
 CHUNK_BYTES: Final = 24 * 1024
 
 
-def render_chunks(records: Sequence[Mapping[str, Any]], schema: str) -> Iterator[bytes]:
-    """Yield the records as JSON lines, joined into chunks of at most :data:`CHUNK_BYTES`.
+def join_chunks(lines: Iterable[bytes]) -> Iterator[bytes]:
+    """Yield ``lines`` joined into chunks of at most :data:`CHUNK_BYTES`.
 
     A single line longer than that is a chunk of its own.
     """
-    lines: list[bytes] = []
+    chunk: list[bytes] = []
     size = 0
-    for record in records:
-        line = to_json_line(shape(record, schema))
-        if lines and size + len(line) > CHUNK_BYTES:
-            yield b"".join(lines)
-            lines, size = [], 0
-        lines.append(line)
+    for line in lines:
+        if chunk and size + len(line) > CHUNK_BYTES:
+            yield b"".join(chunk)
+            chunk, size = [], 0
+        chunk.append(line)
         size += len(line)
-    if lines:
-        yield b"".join(lines)
+    if chunk:
+        yield b"".join(chunk)
+
+
+def render_chunks(records: Sequence[Mapping[str, Any]], schema: str) -> Iterator[bytes]:
+    """Yield the records as JSON lines, joined into chunks of at most :data:`CHUNK_BYTES`."""
+    return join_chunks(render_line(record, schema) for record in records)
 
 
 def utc_now() -> str:

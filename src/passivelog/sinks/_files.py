@@ -9,7 +9,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import IO, Any
 
-from passivelog.sinks._base import check_number, check_schema, render_chunks, render_lines
+from passivelog.sinks._base import check_number, check_schema, join_chunks, render_line
 
 # Debian's convention for access logs (nginx, apache2): not world-readable.
 _FILE_MODE = 0o640
@@ -21,6 +21,14 @@ def _is_binary(stream: Any) -> bool:
     if isinstance(stream, io.RawIOBase | io.BufferedIOBase):
         return True
     return "b" in str(getattr(stream, "mode", ""))
+
+
+def _is_utf8(stream: Any) -> bool:
+    encoding = getattr(stream, "encoding", None)
+    return isinstance(encoding, str) and encoding.lower().replace("-", "").replace("_", "") in (
+        "utf8",
+        "utf8mb4",
+    )
 
 
 class StreamSink:
@@ -55,9 +63,20 @@ class StreamSink:
         self.name = name
 
     def write_batch(self, records: Sequence[Mapping[str, Any]]) -> None:
+        self.write_lines([render_line(record, self.schema) for record in records])
+
+    def write_lines(self, lines: Sequence[bytes]) -> None:
         stream: Any = sys.stdout if self._stream is None else self._stream
         binary = _is_binary(stream)
-        for chunk in render_chunks(records, self.schema):
+        if not binary:
+            raw = getattr(stream, "buffer", None)
+            if _is_utf8(stream) and raw is not None and _is_binary(raw):
+                # A UTF-8 text stream (sys.stdout) takes our bytes through its binary buffer:
+                # decoding them only for the text layer to encode them again cost ~0.3 µs a
+                # record. What the text layer still holds goes first, to keep the order.
+                stream.flush()
+                stream, binary = raw, True
+        for chunk in join_chunks(lines):
             stream.write(chunk if binary else chunk.decode("utf-8"))
         stream.flush()
 
@@ -115,15 +134,17 @@ class FileSink:
         self._size = 0
 
     def write_batch(self, records: Sequence[Mapping[str, Any]]) -> None:
+        self.write_lines([render_line(record, self.schema) for record in records])
+
+    def write_lines(self, lines: Sequence[bytes]) -> None:
         self._follow_path()
         if not self.max_bytes:
-            for data in render_chunks(records, self.schema):
+            for data in join_chunks(lines):
                 self._write(data)
             return
         chunk: list[bytes] = []
         pending = 0
-        for record in records:
-            line = render_lines((record,), self.schema)
+        for line in lines:
             if self._size + pending + len(line) > self.max_bytes and self._size + pending > 0:
                 if chunk:
                     self._write(b"".join(chunk))
