@@ -54,7 +54,7 @@ class Emitter:
             ``logger.info(message, **fields)`` and ``deliver`` is not used.
     """
 
-    __slots__ = ("_app_logger", "_own")
+    __slots__ = ("_app_logger", "_send")
 
     def __init__(
         self,
@@ -63,21 +63,34 @@ class Emitter:
         processors: Iterable[Processor] = (),
         logger: Any = None,
     ) -> None:
-        self._app_logger = logger
-        self._own = structlog.wrap_logger(
-            _DeliveringLogger(deliver),
-            processors=[*processors, _record_from_event],
-            wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
-        ).bind()  # the concrete bound logger: no lazy proxy lookups per record
         if logger is not None and not callable(getattr(logger, "info", None)):
             raise ValueError("logger must be a structlog logger (an object with an info() method)")
+        self._app_logger = logger
+        chain = list(processors)
+        self._send: Deliver
+        if logger is not None:
+            self._send = self._to_app_logger
+        elif chain:
+            self._send = (
+                structlog.wrap_logger(
+                    _DeliveringLogger(deliver),
+                    processors=[*chain, _record_from_event],
+                    wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
+                )
+                .bind()
+                .info
+            )  # the concrete bound logger: no lazy proxy lookups per record
+        else:
+            # With no processor to run, a structlog chain would only unwrap the record again
+            # (~4 µs a request): the record goes straight to its destination.
+            self._send = deliver
+
+    def _to_app_logger(self, record: dict[str, Any]) -> None:
+        fields = dict(record)
+        message = fields.pop(schema.MESSAGE, "")
+        self._app_logger.info(message, **fields)
 
     def emit(self, record: dict[str, Any]) -> None:
         if deliver_to_captures(record):
             return
-        if self._app_logger is not None:
-            fields = dict(record)
-            message = fields.pop(schema.MESSAGE, "")
-            self._app_logger.info(message, **fields)
-        else:
-            self._own.info(record)
+        self._send(record)

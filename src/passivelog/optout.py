@@ -413,6 +413,11 @@ class OptOutPolicy:
         bits = set(self._watched.values())
         return tuple(s for s, bit in zip(SIGNALS, _BITS, strict=True) if bit in bits)
 
+    @property
+    def watched_headers(self) -> frozenset[bytes]:
+        """Lowercase names of the request headers :meth:`decide` reads."""
+        return frozenset(self._watched)
+
     # -- signals ----------------------------------------------------------------------------
 
     def decide(

@@ -11,23 +11,25 @@ import os
 import random
 import re
 import time
-from collections.abc import Mapping, Sequence
 from typing import Any, Final, NamedTuple
 
 from passivelog import schema as f
 from passivelog.agent import AgentParser
 from passivelog.client import IpReducer, TrustedProxies, resolve_client_ip
-from passivelog.cookies import CookieIdentifier
+from passivelog.cookies import CookieIdentifier, cookie_headers, parse_cookie_header
 from passivelog.geo import GeoLocator
-from passivelog.optout import OptOutDecision, OptOutPolicy
+from passivelog.optout import NO_OPT_OUT, OptOutPolicy
 from passivelog.pseudonym import Pseudonymiser
 from passivelog.scrub import ReferrerScrubber, UrlScrubber
+from passivelog.visitor import VISITOR_HEADERS, Headers, VisitorCache, VisitorFacts, remember
 
 # An incoming request id is kept only when it looks like an id: a bounded run of URL-safe
 # characters.
 # Anything else (e-mail addresses, free text, oversized values) is replaced, so this header cannot
 # smuggle personal data or log-injection payloads into the record.
-_REQUEST_ID: Final = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
+_REQUEST_ID: Final = re.compile(rb"[A-Za-z0-9._:\-]{1,128}")
+
+_NO_COOKIES: Final[dict[str, str]] = {}
 
 
 # Attribute of a fact ─▶ field of the record; a fact's empty attributes are left out.
@@ -70,39 +72,85 @@ class Outcome(NamedTuple):
     ws_close_code: int | None = None
 
 
+class _Page(NamedTuple):
+    # The scrubbed parts of a request's URL and referrer; ``fields`` is shared, never changed.
+    path: str
+    fields: dict[str, str]
+    redactions: tuple[str, ...]
+
+
 class _Timestamps:
     """RFC 3339 UTC timestamps with milliseconds; the seconds part is formatted once per second."""
 
-    __slots__ = ("_prefix", "_second")
+    __slots__ = ("_ms", "_prefix", "_second", "_text")
 
     def __init__(self) -> None:
         self._second = -1
         self._prefix = ""
+        self._ms = -1
+        self._text = ""
 
     def format(self, time_ns: int) -> str:
-        second, rest = divmod(time_ns, 1_000_000_000)
+        # Under load many records end within the same millisecond: they share one string.
+        ms = time_ns // 1_000_000
+        if ms == self._ms:
+            return self._text
+        second, rest = divmod(ms, 1000)
         if second != self._second:
             self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
             self._second = second
-        return f"{self._prefix}.{rest // 1_000_000:03d}Z"
+        text = f"{self._prefix}.{rest:03d}Z"
+        self._ms, self._text = ms, text
+        return text
 
 
-# Request ids need to be unique, not secret: a PRNG seeded once from the OS costs ~0.2 µs where
-# os.urandom costs 1.5-8 µs per call (a getrandom() system call) on the machines we measured.
-_ids = random.Random(os.urandom(16))
-# Worker processes forked from one parent (gunicorn, granian) must not replay the same sequence.
-os.register_at_fork(after_in_child=lambda: _ids.seed(os.urandom(16)))
+class _RequestIds:
+    """Fresh request ids: 64 random bits as 16 hex digits.
+
+    They need to be unique, not secret. A PRNG seeded once from the OS costs far less than
+    ``os.urandom`` (1.5-8 µs a call here, a getrandom() system call), and ids are made 1024 at a
+    time: one ``randbytes().hex()`` per block, then one ``list.pop`` per request. ``list.pop`` is
+    atomic, so threads never share an id.
+    """
+
+    __slots__ = ("_pool", "_random")
+
+    _BLOCK: Final = 1024
+
+    def __init__(self) -> None:
+        self._random = random.Random(os.urandom(16))
+        self._pool: list[str] = []
+
+    def reseed(self) -> None:
+        # Worker processes forked from one parent (gunicorn, granian) must not replay the
+        # parent's sequence, nor hand out the ids it had already made.
+        self._pool = []
+        self._random.seed(os.urandom(16))
+
+    def next(self) -> str:
+        try:
+            return self._pool.pop()
+        except IndexError:
+            text = self._random.randbytes(8 * self._BLOCK).hex()
+            pool = [text[i : i + 16] for i in range(0, len(text), 16)]
+            self._pool = pool
+            return pool.pop()
+
+
+_ids = _RequestIds()
+os.register_at_fork(after_in_child=_ids.reseed)
 
 
 def new_request_id() -> str:
-    return f"{_ids.getrandbits(64):016x}"
+    """A fresh request id: 16 hex digits (64 random bits)."""
+    return _ids.next()
 
 
-def request_id_from(value: str | None) -> str:
-    """The incoming id when it is well formed, else a fresh one."""
+def request_id_from(value: bytes | None) -> str:
+    """The incoming ``X-Request-ID`` header value when it is a well-formed id, else a fresh id."""
     if value is not None and _REQUEST_ID.fullmatch(value):
-        return value
-    return new_request_id()
+        return value.decode("ascii")
+    return _ids.next()
 
 
 class RecordBuilder:
@@ -111,6 +159,14 @@ class RecordBuilder:
     All parts are configured and validated by the caller (the middleware); this class only
     combines them in the order the privacy guarantee needs: geo from the full IP, then the IP
     reduced; pseudonyms instead of cookie values; scrubbed URLs.
+
+    The facts about the visitor (:attr:`visitors`) are looked up when the request starts, since the
+    opt-out decision shapes the request the app sees; the record is built when it ends.
+
+    Args:
+        visitor_cache_size: how many visitors' facts to keep (see :class:`VisitorCache`).
+        page_cache_size: how many scrubbed (path, query, referrer) combinations to keep; keyed
+            by hash like the visitor cache, so only scrubbed text is kept.
     """
 
     __slots__ = (
@@ -120,12 +176,15 @@ class RecordBuilder:
         "_log_ad_id",
         "_log_user_agent",
         "_optout",
+        "_pages",
+        "_pages_size",
         "_pseudonymiser",
         "_reducer",
         "_referrers",
         "_timestamps",
         "_trusted",
         "_urls",
+        "_visitors",
     )
 
     def __init__(
@@ -142,6 +201,8 @@ class RecordBuilder:
         pseudonymiser: Pseudonymiser,
         log_user_agent: bool = False,
         log_ad_id: bool = False,
+        visitor_cache_size: int = 4096,
+        page_cache_size: int = 4096,
     ) -> None:
         self._trusted = trusted
         self._reducer = reducer
@@ -155,6 +216,76 @@ class RecordBuilder:
         self._log_user_agent = log_user_agent
         self._log_ad_id = log_ad_id
         self._timestamps = _Timestamps()
+        watched = optout.watched_headers if optout is not None else frozenset()
+        self._pages: dict[int, _Page] = {}
+        if (
+            isinstance(page_cache_size, bool)
+            or not isinstance(page_cache_size, int)
+            or page_cache_size < 0
+        ):
+            raise ValueError(
+                "page_cache_size must be an int >= 0 (0 disables the cache), "
+                f"got {page_cache_size!r}"
+            )
+        self._pages_size = page_cache_size
+        self._visitors = VisitorCache(
+            self.describe_visitor, headers=VISITOR_HEADERS | watched, size=visitor_cache_size
+        )
+
+    @property
+    def visitors(self) -> VisitorCache:
+        """The cache of facts about visitors; ``visitors.facts(peer, headers)`` looks one up."""
+        return self._visitors
+
+    def describe_visitor(self, peer: str | None, headers: Headers) -> VisitorFacts:
+        """Work out the facts about the client of a request, uncached.
+
+        Args:
+            peer: the connection's remote host, ``scope["client"][0]``, or None.
+            headers: the ASGI request headers.
+        """
+        user_agent = None
+        for name, value in headers:
+            if name == b"user-agent":
+                user_agent = value.decode("latin-1")
+                break
+        raw_cookies = cookie_headers(headers)
+        cookies = parse_cookie_header(raw_cookies) if raw_cookies else _NO_COOKIES
+        optout = self._optout
+        decision = optout.decide(headers, cookies) if optout is not None else NO_OPT_OUT
+        fields: dict[str, Any] = {}
+
+        # Geo first, from the full address; only then is the address reduced (or dropped).
+        ip = resolve_client_ip(peer, headers, self._trusted)
+        if ip is not None:
+            if self._geo is not None:
+                region = self._geo.locate(ip)
+                if region is not None:
+                    _copy_present(fields, region, _GEO_FIELDS)
+            reduced = self._reducer.reduce(ip)
+            if reduced is not None:
+                fields[f.CLIENT_IP] = reduced
+
+        info = self._agent.parse(user_agent)
+        if info is not None:
+            _copy_present(fields, info, _AGENT_FIELDS)
+            if self._log_user_agent and user_agent is not None:
+                fields[f.UA_ORIGINAL] = user_agent
+
+        cookie_id = self._cookie_ids.cookie_id(cookies)
+        if cookie_id is not None:
+            fields[f.COOKIE_ID] = cookie_id
+
+        if optout is not None:
+            fields[f.OPT_OUT] = decision.opted_out
+            if decision.signals:
+                fields[f.OPT_OUT_SIGNALS] = list(decision.signals)
+            # An opted-out visitor's ad cookie is neither logged nor pseudonymised.
+            if self._log_ad_id and not decision.opted_out:
+                ad_value = optout.ad_cookie_value(cookies)
+                if ad_value:
+                    fields[f.AD_ID] = self._pseudonymiser.pseudonym(ad_value, "ad")
+        return VisitorFacts(fields, decision)
 
     def build(
         self,
@@ -165,102 +296,83 @@ class RecordBuilder:
         path: str,
         query: bytes,
         http_version: str,
-        headers: Sequence[tuple[bytes, bytes]],
-        peer: str | None,
-        cookies: Mapping[str, str],
-        decision: OptOutDecision,
+        visitor: VisitorFacts,
+        referrer: bytes | None,
+        host: bytes | None,
         request_id: str,
         outcome: Outcome,
         end_time_ns: int,
     ) -> dict[str, Any]:
-        user_agent = referrer = host = None
-        for name, value in headers:
-            if name == b"user-agent":
-                user_agent = value.decode("latin-1")
-            elif name == b"referer":
-                referrer = value.decode("latin-1")
-            elif name == b"host":
-                host = value.decode("latin-1")
-
-        redactions: list[str] = []
-        scrubbed_path = self._urls.scrub_path(path)
-        if scrubbed_path.rules:
-            redactions.extend(f"path:{rule}" for rule in scrubbed_path.rules)
-
+        page = self._page(path, query, referrer, host)
+        path_value = page.path
         status = outcome.status
+        aborted = outcome.aborted
         record: dict[str, Any] = {
             f.TIMESTAMP: self._timestamps.format(end_time_ns),
-            f.MESSAGE: f"{method} {scrubbed_path.value} {status}",
+            f.MESSAGE: f"{method} {path_value} {status}",
             f.EVENT_DATASET: f.DATASET,
             f.KIND: kind,
             f.EVENT_DURATION: outcome.duration_ns,
-            f.EVENT_OUTCOME: "unknown"
-            if outcome.aborted
-            else ("failure" if status >= 400 else "success"),
+            f.EVENT_OUTCOME: "unknown" if aborted else ("failure" if status >= 400 else "success"),
             f.HTTP_METHOD: method,
             f.URL_SCHEME: scheme,
-            f.URL_PATH: scrubbed_path.value,
+            f.URL_PATH: path_value,
             f.STATUS_CODE: status,
             f.BODY_BYTES: outcome.body_bytes,
             f.HTTP_VERSION: http_version,
             f.REQUEST_ID: request_id,
         }
-
-        if query:
-            scrubbed_query = self._urls.scrub_query(query.decode("latin-1"))
-            if scrubbed_query.value:
-                record[f.URL_QUERY] = scrubbed_query.value
-            if scrubbed_query.rules:
-                redactions.extend(f"query:{rule}" for rule in scrubbed_query.rules)
-
-        if referrer:
-            scrubbed_referrer = self._referrers.scrub(referrer, host)
-            if scrubbed_referrer is not None:
-                record[f.REFERRER] = scrubbed_referrer.value
-                if scrubbed_referrer.rules:
-                    redactions.extend(f"referrer:{rule}" for rule in scrubbed_referrer.rules)
-
-        # Geo first, from the full address; only then is the address reduced (or dropped).
-        ip = resolve_client_ip(peer, headers, self._trusted)
-        if ip is not None:
-            if self._geo is not None:
-                region = self._geo.locate(ip)
-                if region is not None:
-                    _copy_present(record, region, _GEO_FIELDS)
-            reduced = self._reducer.reduce(ip)
-            if reduced is not None:
-                record[f.CLIENT_IP] = reduced
-
-        info = self._agent.parse(user_agent)
-        if info is not None:
-            _copy_present(record, info, _AGENT_FIELDS)
-            if self._log_user_agent and user_agent is not None:
-                record[f.UA_ORIGINAL] = user_agent
-
-        cookie_id = self._cookie_ids.cookie_id(cookies)
-        if cookie_id is not None:
-            record[f.COOKIE_ID] = cookie_id
-
-        optout = self._optout
-        if optout is not None:
-            record[f.OPT_OUT] = decision.opted_out
-            if decision.signals:
-                record[f.OPT_OUT_SIGNALS] = list(decision.signals)
-            # An opted-out visitor's ad cookie is neither logged nor pseudonymised.
-            if self._log_ad_id and not decision.opted_out:
-                ad_value = optout.ad_cookie_value(cookies)
-                if ad_value:
-                    record[f.AD_ID] = self._pseudonymiser.pseudonym(ad_value, "ad")
-
+        if page.fields:
+            record.update(page.fields)
+        record.update(visitor.fields)
         if outcome.error_type is not None:
             record[f.ERROR_TYPE] = outcome.error_type
-        if outcome.aborted:
+        if aborted:
             record[f.ABORTED] = True
         if outcome.ws_close_code is not None:
             record[f.WS_CLOSE_CODE] = outcome.ws_close_code
-        if redactions:
-            record[f.REDACTIONS] = redactions
+        if page.redactions:
+            record[f.REDACTIONS] = list(page.redactions)
         return record
+
+    def _page(self, path: str, query: bytes, referrer: bytes | None, host: bytes | None) -> _Page:
+        # Keyed by a hash like the visitor cache (see VisitorCache): only scrubbed text is kept.
+        key = hash((path, query, referrer, host))
+        pages = self._pages
+        page = pages.get(key)
+        if page is None:
+            page = self.describe_page(path, query, referrer, host)
+            if self._pages_size:
+                remember(pages, self._pages_size, key, page)
+        return page
+
+    def describe_page(
+        self, path: str, query: bytes, referrer: bytes | None, host: bytes | None
+    ) -> _Page:
+        """Scrub what a request says about the page: its path and query, and the referrer.
+
+        Args:
+            path: the decoded path, ``scope["path"]``.
+            query: the raw query string, ``scope["query_string"]``.
+            referrer: the raw ``Referer`` header value, or None.
+            host: the raw ``Host`` header value, or None (to tell cross-site referrers).
+        """
+        fields: dict[str, str] = {}
+        scrubbed_path = self._urls.scrub_path(path)
+        redactions = [f"path:{rule}" for rule in scrubbed_path.rules]
+        if query:
+            scrubbed_query = self._urls.scrub_query(query.decode("latin-1"))
+            if scrubbed_query.value:
+                fields[f.URL_QUERY] = scrubbed_query.value
+            redactions.extend(f"query:{rule}" for rule in scrubbed_query.rules)
+        if referrer:
+            scrubbed_referrer = self._referrers.scrub(
+                referrer.decode("latin-1"), None if host is None else host.decode("latin-1")
+            )
+            if scrubbed_referrer is not None:
+                fields[f.REFERRER] = scrubbed_referrer.value
+                redactions.extend(f"referrer:{rule}" for rule in scrubbed_referrer.rules)
+        return _Page(scrubbed_path.value, fields, tuple(redactions))
 
     def fallback(
         self, *, kind: str, method: str, outcome: Outcome, end_time_ns: int, error: BaseException

@@ -517,8 +517,12 @@ class UrlScrubber:
         key = (kind, hash(text), len(text))
         hit = cache.get(key)
         if hit is not None:
-            with contextlib.suppress(KeyError):  # evicted by another thread meanwhile
+            # Evicted by another thread meanwhile? try/except, not contextlib.suppress: this is
+            # every cache hit, and suppress() builds a context manager each time.
+            try:  # noqa: SIM105
                 cache.move_to_end(key)
+            except KeyError:
+                pass
             return hit
         result = self._guarded(kind, text)
         cache[key] = result
