@@ -11,6 +11,7 @@ import os
 import random
 import re
 import time
+from collections import OrderedDict
 from typing import Any, Final, NamedTuple
 
 from passivelog import schema as f
@@ -217,7 +218,7 @@ class RecordBuilder:
         self._log_ad_id = log_ad_id
         self._timestamps = _Timestamps()
         watched = optout.watched_headers if optout is not None else frozenset()
-        self._pages: dict[int, _Page] = {}
+        self._pages: OrderedDict[int, _Page] = OrderedDict()
         if (
             isinstance(page_cache_size, bool)
             or not isinstance(page_cache_size, int)
