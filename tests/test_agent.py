@@ -12,6 +12,8 @@ import ua_parser.regex
 import user_agents
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from ua_parser import Domain
+from user_agents.parsers import parse_browser
 
 from passivelog import agent
 from passivelog.agent import DEVICE_CLASSES, MAX_UA_LENGTH, AgentInfo, AgentParser
@@ -452,3 +454,213 @@ def test_parse_never_raises_and_gives_a_known_device_class(user_agent: str) -> N
         assert info.device_class in DEVICE_CLASSES
     else:
         assert info is None
+
+
+# The fast path restates user_agents' version formatting and is_* rules over plain strings. These
+# compare it with user_agents' own objects built from the same ua-parser result, so only the
+# mapping is under test, never the engine. The table reaches every rule, the rare ones included.
+RULE_CASES = [
+    pytest.param(
+        "Mozilla/5.0 (Tablet; rv:26.0) Gecko/26.0 Firefox/26.0 SeaMonkey/2.1", id="firefox-os-tab"
+    ),
+    pytest.param("Mozilla/5.0 (Mobile; rv:26.0) Gecko/26.0 Firefox/26.0", id="firefox-os-phone"),
+    pytest.param(
+        "Mozilla/5.0 (Tablet; rv:26.0) Gecko/26.0 Firefox/26.0", id="firefox-os-tab-mobile-browser"
+    ),
+    pytest.param(
+        "Mozilla/5.0 (Mobile; rv:48.0; A405DL) Gecko/48.0 Firefox/48.0 KAIOS/2.5", id="kaios"
+    ),
+    pytest.param(
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/126.0.0.0 Mobile Safari/537.36",
+        id="chrome-mobile-on-x11",
+    ),
+    pytest.param(
+        "Mozilla/5.0 (Windows NT 6.1) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "CriOS/126.0.0.0 Safari/537.36",
+        id="chrome-ios-on-windows-nt",
+    ),
+    pytest.param(
+        "Opera/9.80 (Windows NT 6.1; Opera Mobi/49; U; en) Presto/2.4.18 Version/10.00",
+        id="opera-mobile",
+    ),
+    pytest.param(
+        "Opera/9.80 (J2ME; Opera Mini/9.80 (J2ME/22.478; U; en) Presto/2.5.25 Version/10.54",
+        id="opera-mini-j2me",
+    ),
+    pytest.param("SomeClient/1.0 J2ME", id="bare-j2me"),
+    pytest.param("Nokia6230i/2.0 (03.80) Profile/MIDP-2.0 Configuration/CLDC-1.1", id="midp"),
+    pytest.param(
+        "Mozilla/5.0 (Symbian/3; Series60/5.2 NokiaN8-00/012.002; Profile/MIDP-2.1 "
+        "Configuration/CLDC-1.1 ) AppleWebKit/533.4 (KHTML, like Gecko) NokiaBrowser/7.3.0 "
+        "Mobile Safari/533.4 3gpp-gba",
+        id="nokia-browser",
+    ),
+    pytest.param(
+        "Mozilla/5.0 (X11; Linux armv7l) NokiaBrowser/8.5.0 Mobile Safari/535.1",
+        id="nokia-browser-on-x11",
+    ),
+    pytest.param(
+        "Mozilla/5.0 (compatible; MSIE 9.0; Windows Phone OS 7.5; Trident/5.0; IEMobile/9.0; "
+        "SAMSUNG; SGH-i917)",
+        id="windows-phone",
+    ),
+    pytest.param("Mozilla/4.0 (compatible; MSIE 6.0; Windows CE; IEMobile 7.11)", id="windows-ce"),
+    pytest.param(
+        "Mozilla/5.0 (compatible; MSIE 10.0; Windows NT 6.2; ARM; Trident/6.0; Touch)",
+        id="windows-rt",
+    ),
+    pytest.param("Mozilla/4.0 (compatible; MSIE 5.5; Windows 98; Win 9x 4.90)", id="windows-me"),
+    pytest.param("Mozilla/4.0 (compatible; MSIE 5.0; Windows 98)", id="windows-98"),
+    pytest.param(
+        "Mozilla/5.0 (X11; U; SunOS sun4u; en-US; rv:1.9.2) Gecko/20100101 Firefox/3.6",
+        id="solaris",
+    ),
+    pytest.param(
+        "Mozilla/5.0 (BlackBerry; U; BlackBerry 9900; en) AppleWebKit/534.11+ (KHTML, like Gecko) "
+        "Version/7.1.0.346 Mobile Safari/534.11+",
+        id="blackberry",
+    ),
+    pytest.param(
+        "BlackBerry9700/5.0.0.862 Profile/MIDP-2.1 Configuration/CLDC-1.1 VendorID/331",
+        id="blackberry-midp",
+    ),
+    pytest.param(
+        "Mozilla/5.0 (PlayBook; U; RIM Tablet OS 2.1.0; en-US) AppleWebKit/536.2+ "
+        "(KHTML, like Gecko) Version/7.2.1.0 Safari/536.2+",
+        id="playbook",
+    ),
+    pytest.param(
+        "Mozilla/5.0 (X11; U; Linux armv7l; en-GB; rv:1.9.2a1pre) Gecko/20090928 Firefox/3.5 "
+        "Maemo Browser 1.4.1.22 RX-51 N900",
+        id="maemo",
+    ),
+    pytest.param(
+        "Mozilla/5.0 (Macintosh; U; Intel Mac OS X 10_6_3; en-us; Silk/1.0.146.3-Gen4_12000410) "
+        "AppleWebKit/533.16 (KHTML, like Gecko) Version/5.0 Safari/533.16 Silk-Accelerated=true",
+        id="silk-desktop-mode",
+    ),
+    pytest.param(
+        "Mozilla/5.0 (Linux; U; Android 2.3.4; en-us; Kindle Fire Build/GINGERBREAD) "
+        "AppleWebKit/533.1 (KHTML, like Gecko) Version/4.0 Mobile Safari/533.1",
+        id="kindle-fire",
+    ),
+    pytest.param(
+        "Mozilla/5.0 (PlayStation Vita 3.61) AppleWebKit/537.73 (KHTML, like Gecko) Silk/3.2",
+        id="ps-vita",
+    ),
+    pytest.param(
+        "SAMSUNG-SGH-E250/1.0 Profile/MIDP-2.0 Configuration/CLDC-1.1 UP.Browser/6.2.3.3.c.1.101 "
+        "(GUI) MMP/2.0 (compatible; Googlebot-Mobile/2.1; +http://www.google.com/bot.html)",
+        id="googlebot-mobile",
+    ),
+    pytest.param(
+        "Mozilla/5.0 (X11; Linux x86_64) Chrome/007.08.0009.1 Safari/537.36", id="leading-zeros"
+    ),
+    pytest.param("Mozilla/5.0 (Linux; Android ١٢; Pixel) Chrome/١٢٦.0 Mobile", id="arabic-digits"),
+    *(pytest.param(ua, id=name) for name, ua, _ in REALISTIC if ua),
+    *LATE_BOT_TOKEN,
+]
+
+
+def _through_user_agents_objects(user_agent: str) -> AgentInfo:
+    resolver = agent._shared_resolver()
+    return agent._info_from(agent._reference_agent(user_agent, resolver(user_agent, Domain.ALL)))
+
+
+@pytest.mark.parametrize("user_agent", RULE_CASES)
+def test_fast_path_equals_user_agents_objects(user_agent: str) -> None:
+    assert agent._describe(agent._shared_resolver(), user_agent) == _through_user_agents_objects(
+        user_agent
+    )
+
+
+_PLATFORMS = st.sampled_from(
+    [
+        "Windows NT 10.0; Win64; x64",
+        "Windows NT 6.2; ARM; Trident/6.0; Touch",
+        "Windows 98; Win 9x 4.90",
+        "Windows 95",
+        "Windows Phone 10.0; Android 6.0.1; Microsoft; Lumia 950",
+        "Macintosh; Intel Mac OS X 10_15_7",
+        "X11; Linux x86_64",
+        "X11; Ubuntu; Linux x86_64",
+        "X11; CrOS x86_64 14541.0.0",
+        "X11; U; SunOS sun4u",
+        "Linux; Android 14; Pixel 8",
+        "Linux; Android 13; SM-X710",
+        "Linux; Android 9; KFTRWI",
+        "Linux; U; Android 4.0.3; en-us; KFTT Build/IML74K",
+        "Android 14; Mobile",
+        "Android 14; Tablet",
+        "Mobile",
+        "Tablet",
+        "iPhone; CPU iPhone OS 17_5 like Mac OS X",
+        "iPad; CPU OS 16_6 like Mac OS X",
+        "iPod touch; CPU iPhone OS 12_0 like Mac OS X",
+        "Maemo; Linux armv7l",
+        "BlackBerry; U; BlackBerry 9900; en",
+        "PlayBook; U; RIM Tablet OS 2.1.0; en-US",
+        "Symbian/3; Series60/5.2 NokiaN8-00/012.002",
+        "J2ME/MIDP",
+        "SMART-TV; Linux; Tizen 6.0",
+        "PlayStation Vita 3.61",
+        "compatible; Googlebot/2.1; +http://www.google.com/bot.html",
+        "compatible; MSIE 10.0; Windows Phone 8.0; Trident/6.0; IEMobile/10.0",
+    ]
+)
+_BROWSERS = st.sampled_from(
+    [
+        "Chrome/{v}.0.{b}.{p} Safari/537.36",
+        "Chrome/{v}.0.{b}.{p} Mobile Safari/537.36",
+        "Version/4.0 Chrome/{v}.0.{b}.{p} Mobile Safari/537.36",
+        "Chrome/{v}.0.0.0 Safari/537.36 Edg/{v}.0.{b}.{p}",
+        "Chrome/{v}.0.0.0 Safari/537.36 OPR/{v}.0.0.0",
+        "SamsungBrowser/{v}.{p} Chrome/{v}.0.0.0 Mobile Safari/537.36",
+        "Silk/{v}.{p}.{b} like Chrome/{v}.0.{b}.{p} Safari/537.36",
+        "CriOS/{v}.0.{b}.{p} Mobile/15E148 Safari/604.1",
+        "Version/{v}.{p} Mobile/15E148 Safari/604.1",
+        "Version/{v}.{p} Safari/605.1.15",
+        "Gecko/20100101 Firefox/{v}.{p}",
+        "Gecko/{v}.0 Firefox/{v}.0",
+        "NokiaBrowser/{v}.{p}.{b} Mobile Safari/533.4",
+        "Opera Mini/{v}.{p}/{b}; U; en) Presto/2.5.25",
+        "Googlebot-Mobile/2.1",
+        "",
+    ]
+)
+_NUMBERS = st.sampled_from(["0", "00", "07", "1", "10", "126", "6478", "x", "١٢"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    platform=_PLATFORMS,
+    browser=_BROWSERS,
+    v=_NUMBERS,
+    b=_NUMBERS,
+    p=_NUMBERS,
+    tail=st.sampled_from(["", " Mobile", " Tablet", " (compatible; bingbot/2.0)", " wv"]),
+)
+def test_fast_path_equals_user_agents_objects_on_generated_agents(
+    platform: str, browser: str, v: str, b: str, p: str, tail: str
+) -> None:
+    user_agent = (
+        f"Mozilla/5.0 ({platform}) AppleWebKit/537.36 (KHTML, like Gecko) "
+        f"{browser.format(v=v, b=b, p=p)}{tail}"
+    )
+    assert agent._describe(agent._shared_resolver(), user_agent) == _through_user_agents_objects(
+        user_agent
+    )
+
+
+_VERSION_PARTS = st.one_of(st.none(), st.text(st.sampled_from("007x٣."), max_size=4))
+
+
+@given(major=_VERSION_PARTS, minor=_VERSION_PARTS, patch=_VERSION_PARTS)
+def test_version_string_is_written_as_user_agents_writes_it(
+    major: str | None, minor: str | None, patch: str | None
+) -> None:
+    # Leading zeros and non-ASCII digits (which ua-parser's pure-Python engine can capture) are
+    # where a shortcut could drift from user_agents' int() round trip.
+    expected = parse_browser("x", major, minor, patch).version_string
+    assert agent._version_string(major, minor, patch) == expected

@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Final, Protocol
+from typing import Final, NamedTuple, Protocol
 
 from ua_parser import (
     OS,
@@ -34,12 +33,17 @@ from ua_parser import (
     load_lazy_builtins,
 )
 from user_agents.parsers import (  # type: ignore[import-untyped]
-    UserAgent as ReferenceUserAgent,
-)
-from user_agents.parsers import (
+    MOBILE_BROWSER_FAMILIES,
+    MOBILE_DEVICE_FAMILIES,
+    MOBILE_OS_FAMILIES,
+    PC_OS_FAMILIES,
+    TABLET_DEVICE_FAMILIES,
     parse_browser,
     parse_device,
     parse_operating_system,
+)
+from user_agents.parsers import (
+    UserAgent as ReferenceUserAgent,
 )
 
 DEVICE_CLASSES: Final = ("mobile", "tablet", "pc", "bot", "other")
@@ -82,8 +86,7 @@ def _shared_resolver() -> Resolver:
     return BasicResolver(load_builtins())
 
 
-@dataclass(frozen=True, slots=True)
-class AgentInfo:
+class AgentInfo(NamedTuple):
     """What the User-Agent header says about the client, reduced to a few coarse fields.
 
     Attributes:
@@ -132,6 +135,11 @@ class _ReferenceAgent(Protocol):
     def is_pc(self) -> bool: ...
 
 
+# The reference mapping: user_agents' own objects, built from a ua-parser result and read through
+# their properties. It defines every answer; _describe gives the same answers without building
+# those objects, and the tests hold the two equal.
+
+
 def _reference_agent(ua: str, result: PartialResult) -> _ReferenceAgent:
     # UserAgent.__init__ runs the slow legacy parse and then sets exactly these four attributes
     # with these three helpers. Setting them from the fast result instead keeps its version
@@ -175,12 +183,92 @@ def _info_from(agent: _ReferenceAgent) -> AgentInfo:
     )
 
 
+# What follows is the path _describe takes. Building the user_agents objects and reading their
+# is_* properties took nearly half the time of parsing a new string, so the same formatting and
+# rules are restated below over plain strings. The family lists are user_agents' own, imported,
+# so a release that edits them is followed here; a release that changes a rule is not, and the
+# tests comparing _describe with _info_from(_reference_agent(...)) on many real User-Agent
+# strings are there to catch that.
+_TABLET_DEVICES: Final = frozenset(TABLET_DEVICE_FAMILIES)
+_MOBILE_DEVICES: Final = frozenset(MOBILE_DEVICE_FAMILIES)
+_MOBILE_BROWSERS: Final = frozenset(MOBILE_BROWSER_FAMILIES)
+_MOBILE_OSES: Final = frozenset(MOBILE_OS_FAMILIES)
+_PC_OSES: Final = frozenset(PC_OS_FAMILIES)
+
+
+def _version_string(major: str | None, minor: str | None, patch: str | None) -> str:
+    # As user_agents.parsers.parse_browser / parse_operating_system: patch_minor is ignored,
+    # missing parts are skipped, and a part made only of digits goes through int(), so "07" is
+    # written "7" and non-ASCII digits as ASCII ones. An ASCII number with no leading zero, the
+    # usual case, is already in that form and skips the round trip.
+    parts = []
+    for part in (major, minor, patch):
+        if part is None:
+            continue
+        if part.isdigit() and not (part.isascii() and (part[0] != "0" or len(part) == 1)):
+            part = str(int(part))
+        parts.append(part)
+    return ".".join(parts)
+
+
+def _class_of(ua: str, browser: str, os: str, os_version: str, device: str) -> str:
+    # user_agents' is_bot, is_tablet, is_mobile and is_pc, asked in _device_class's order. Each
+    # later test may assume the earlier ones failed: is_mobile's "Android or Firefox OS and not
+    # a tablet" is then just the family, and its "Spider with a Mobile browser" cannot be met.
+    if device == "Spider":
+        return "bot"
+    if (
+        device in _TABLET_DEVICES
+        or (os == "Android" and "Mobile Safari" not in ua and browser != "Firefox Mobile")
+        or (os == "Windows" and os_version.startswith("RT"))
+        or (os == "Firefox OS" and "Mobile" not in browser)
+    ):
+        return "tablet"
+    if (
+        device in _MOBILE_DEVICES
+        or browser in _MOBILE_BROWSERS
+        or os == "Android"
+        or os == "Firefox OS"
+        or (os == "BlackBerry OS" and device != "Blackberry Playbook")
+        or os in _MOBILE_OSES
+        or "J2ME" in ua
+        or "MIDP" in ua
+        or "iPhone;" in ua
+        or "Googlebot-Mobile" in ua
+        or ("NokiaBrowser" in ua and "Mobile" in ua)
+    ):
+        return "mobile"
+    if (
+        "Windows NT" in ua
+        or os in _PC_OSES
+        or (os == "Windows" and os_version == "ME")
+        or (os == "Mac OS X" and "Silk" not in ua)
+    ):
+        return "pc"
+    if "Maemo" not in ua and ("Chrome OS" in os or ("Linux" in ua and "X11" in ua)):
+        return "pc"
+    return "other"
+
+
 def _describe(resolver: Resolver, ua: str) -> AgentInfo:
     if not ua.isascii():
         # Lone surrogates (header bytes decoded with "surrogateescape") are not valid UTF-8 and
         # the Rust engine only accepts UTF-8 text.
         ua = ua.encode("utf-8", "replace").decode("utf-8")
-    return _info_from(_reference_agent(ua, resolver(ua, Domain.ALL)))
+    result = resolver(ua, Domain.ALL)
+    browser = result.user_agent or _UNKNOWN_BROWSER
+    os = result.os or _UNKNOWN_OS
+    device_family = (result.device or _UNKNOWN_DEVICE).family
+    version = _version_string(browser.major, browser.minor, browser.patch)
+    os_version = _version_string(os.major, os.minor, os.patch)
+    return AgentInfo(
+        None if browser.family == _OTHER else browser.family,
+        version or None,
+        None if os.family == _OTHER else os.family,
+        os_version or None,
+        None if device_family == _OTHER else device_family,
+        _class_of(ua, browser.family, os.family, os_version, device_family),
+    )
 
 
 class AgentParser:
