@@ -234,7 +234,9 @@ class _Lane:
 
     def _prepare(self, batch: list[Any]) -> tuple[list[Any], int, int]:
         if self.lines:  # rendered and capped by put()
-            return batch, sum(_is_own(line) for line in batch), 0
+            # A self-record travels alone (put_self); every other batch holds only own lines.
+            own = len(batch) - (len(batch) == 1 and not _is_own(batch[0]))
+            return batch, own, 0
         records: list[Mapping[str, Any]] = []
         own = truncated = 0
         for record in batch:
