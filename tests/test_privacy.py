@@ -493,17 +493,17 @@ def run(make_app: MakeApp, visitor: Visitor, app: Any = None, **options: Any) ->
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "access.log"
         binary, text, otel = io.BytesIO(), io.StringIO(), io.BytesIO()
-        sinks = [
-            FileSink(path),
-            StreamSink(binary, name="binary"),
-            StreamSink(text, name="text"),
-            StreamSink(otel, schema="otel", name="otel"),
-        ]
-        middleware = make_app(app, sinks=sinks, **options)
+        # ECS JSON-line sinks alone take the ready-made line; with an OTel sink beside them the
+        # record goes out as a dict: both paths are checked.
+        lines = [FileSink(path), StreamSink(binary, name="binary"), StreamSink(text, name="text")]
+        middleware = make_app(app, sinks=lines, **options)
         with capture_records() as records:
             captured = call(middleware, visitor)
         written = call(middleware, visitor)
         middleware.close()
+        dicts = make_app(app, sinks=[StreamSink(otel, schema="otel", name="otel")], **options)
+        call(dicts, visitor)
+        dicts.close()
         outputs = Outputs(
             records=list(records),
             written={
@@ -671,7 +671,7 @@ def test_app_never_sees_an_opted_out_visitors_ad_cookie(
 ) -> None:
     app = RecordingApp()
     run(make_app, visitor, app=app)
-    assert len(app.seen) == 2
+    assert len(app.seen) == 3  # captured, into ECS line sinks, into an OTel sink
     for seen in app.seen:
         assert not [name for name in seen.cookies if is_ad_cookie(name)], seen.cookies
         for raw in seen.cookie_fields:

@@ -25,6 +25,7 @@ from passivelog.pseudonym import pseudonymiser_from
 from passivelog.record import Outcome, RecordBuilder, request_id_from
 from passivelog.scrub import ReferrerScrubber, UrlScrubber
 from passivelog.sinks import Dispatcher, FileSink, Sink, StreamSink, sinks_from_env
+from passivelog.testing import capturing
 from passivelog.visitor import VisitorFacts
 
 Scope = MutableMapping[str, Any]
@@ -141,7 +142,15 @@ class PassiveLogMiddleware:
                 sinks, queue_size=queue_size, overflow=overflow, flush_timeout=flush_timeout
             )
             deliver = self._dispatcher.emit
-        self._emitter = Emitter(deliver, processors=processors, logger=logger)
+        chain = list(processors)
+        self._emitter = Emitter(deliver, processors=chain, logger=logger)
+        # Records may go out as ready-made JSON lines when nothing needs them as dicts: no
+        # processor, no app logger, every sink taking ECS lines (see Dispatcher.line_limit).
+        self._line_limit: int | None = None
+        self._emit_line: Callable[[bytes], None] = _never_line
+        if self._dispatcher is not None and not chain:
+            self._line_limit = self._dispatcher.line_limit
+            self._emit_line = self._dispatcher.emit_line
         self._internal_errors = 0
 
     def __repr__(self) -> str:
@@ -360,14 +369,41 @@ class PassiveLogMiddleware:
         # and if even that fails, only the counter moves.
         end_time_ns = time.time_ns()
         kind = "websocket" if websocket else "http"
+        scheme = str(scope.get("scheme", "ws" if websocket else "http"))
+        path = str(scope.get("path", ""))
+        query = scope.get("query_string") or b""
+        http_version = str(scope.get("http_version", "1.1"))
+        limit = self._line_limit
+        if limit is not None and not websocket and not capturing():
+            # The common case goes out as a JSON line put together from parts rendered once per
+            # visitor and page: the same bytes as the record below, rendered, for less work.
+            try:
+                line = self._builder.line(
+                    method=method,
+                    scheme=scheme,
+                    path=path,
+                    query=query,
+                    http_version=http_version,
+                    visitor=visitor,
+                    referrer=referrer,
+                    host=host,
+                    request_id=request_id,
+                    outcome=outcome,
+                    end_time_ns=end_time_ns,
+                )
+            except Exception:
+                line = None  # the record below says what went wrong
+            if line is not None and (not limit or len(line) <= limit):
+                self._emit_line(line)
+                return
         try:
             record = self._builder.build(
                 kind=kind,
                 method=method,
-                scheme=str(scope.get("scheme", "ws" if websocket else "http")),
-                path=str(scope.get("path", "")),
-                query=scope.get("query_string") or b"",
-                http_version=str(scope.get("http_version", "1.1")),
+                scheme=scheme,
+                path=path,
+                query=query,
+                http_version=http_version,
                 visitor=visitor,
                 referrer=referrer,
                 host=host,
@@ -389,6 +425,10 @@ class PassiveLogMiddleware:
 def _unknown_visitor(exc: Exception) -> VisitorFacts:
     # When in doubt, opt out: an app told nothing about the visitor sets no ad cookie.
     return VisitorFacts({fields.INTERNAL_ERROR: type(exc).__name__}, OptOutDecision(True, ()))
+
+
+def _never_line(_line: bytes) -> None:  # pragma: no cover - unreachable: _line_limit is None
+    raise RuntimeError("records go out as dicts")
 
 
 def _never(_record: dict[str, Any]) -> None:  # pragma: no cover - unreachable: logger= takes over

@@ -21,6 +21,7 @@ from passivelog.cookies import CookieIdentifier, cookie_headers, parse_cookie_he
 from passivelog.geo import GeoLocator
 from passivelog.optout import NO_OPT_OUT, OptOutPolicy
 from passivelog.pseudonym import Pseudonymiser
+from passivelog.render import json_members, json_string
 from passivelog.scrub import ReferrerScrubber, UrlScrubber
 from passivelog.visitor import VISITOR_HEADERS, Headers, VisitorCache, VisitorFacts, remember
 
@@ -75,34 +76,81 @@ class Outcome(NamedTuple):
 
 class _Page(NamedTuple):
     # The scrubbed parts of a request's URL and referrer; ``fields`` is shared, never changed.
+    # The *_json members are the same, rendered for RecordBuilder.line.
     path: str
     fields: dict[str, str]
     redactions: tuple[str, ...]
+    path_json: bytes
+    fields_json: bytes
+    redactions_json: bytes
+
+
+def _line_template() -> bytes:
+    # The JSON line of a plain HTTP record (no error, not aborted), with %-placeholders where
+    # each request's values go; names and constants are rendered exactly as orjson writes them,
+    # and in the order build() puts them, so line() and to_json_line(build()) are the same bytes.
+    def name(field: str) -> bytes:
+        return json_string(field) + b":"
+
+    parts = [
+        b"{" + name(f.TIMESTAMP) + b'"%s",',
+        name(f.MESSAGE) + b'"%s %s %d",',
+        name(f.EVENT_DATASET) + json_string(f.DATASET) + b",",
+        name(f.KIND) + json_string("http") + b",",
+        name(f.EVENT_DURATION) + b"%d,",
+        name(f.EVENT_OUTCOME) + b'"%s",',
+        name(f.HTTP_METHOD) + b'"%s",',
+        name(f.URL_SCHEME) + b'"%s",',
+        name(f.URL_PATH) + b'"%s",',
+        name(f.STATUS_CODE) + b"%d,",
+        name(f.BODY_BYTES) + b"%d,",
+        name(f.HTTP_VERSION) + b'"%s",',
+        name(f.REQUEST_ID) + b'"%s"',
+        b"%s%s%s}\n",  # page fields, visitor fields, redactions
+    ]
+    return b"".join(parts)
+
+
+_LINE: Final = _line_template()
+# Scope values written as they are (method, scheme, HTTP version): few distinct ones, so their
+# JSON forms are kept; bounded against a client or app inventing many.
+_ESCAPED_MAX: Final = 64
 
 
 class _Timestamps:
     """RFC 3339 UTC timestamps with milliseconds; the seconds part is formatted once per second."""
 
-    __slots__ = ("_ms", "_prefix", "_second", "_text")
+    __slots__ = ("_bytes", "_ms", "_prefix", "_second", "_text")
 
     def __init__(self) -> None:
         self._second = -1
         self._prefix = ""
         self._ms = -1
         self._text = ""
+        self._bytes = b""
 
     def format(self, time_ns: int) -> str:
         # Under load many records end within the same millisecond: they share one string.
         ms = time_ns // 1_000_000
-        if ms == self._ms:
-            return self._text
+        if ms != self._ms:
+            self._advance(ms)
+        return self._text
+
+    def format_bytes(self, time_ns: int) -> bytes:
+        """:meth:`format` as ASCII bytes."""
+        ms = time_ns // 1_000_000
+        if ms != self._ms:
+            self._advance(ms)
+        return self._bytes
+
+    def _advance(self, ms: int) -> None:
         second, rest = divmod(ms, 1000)
         if second != self._second:
             self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
             self._second = second
         text = f"{self._prefix}.{rest:03d}Z"
-        self._ms, self._text = ms, text
-        return text
+        # A thread reading between these assignments gets a neighbouring millisecond: harmless.
+        self._text, self._bytes, self._ms = text, text.encode("ascii"), ms
 
 
 class _RequestIds:
@@ -173,6 +221,7 @@ class RecordBuilder:
     __slots__ = (
         "_agent",
         "_cookie_ids",
+        "_escaped",
         "_geo",
         "_log_ad_id",
         "_log_user_agent",
@@ -217,6 +266,7 @@ class RecordBuilder:
         self._log_user_agent = log_user_agent
         self._log_ad_id = log_ad_id
         self._timestamps = _Timestamps()
+        self._escaped: dict[str, bytes] = {}
         watched = optout.watched_headers if optout is not None else frozenset()
         self._pages: OrderedDict[int, _Page] = OrderedDict()
         if (
@@ -336,6 +386,75 @@ class RecordBuilder:
             record[f.REDACTIONS] = list(page.redactions)
         return record
 
+    def line(
+        self,
+        *,
+        method: str,
+        scheme: str,
+        path: str,
+        query: bytes,
+        http_version: str,
+        visitor: VisitorFacts,
+        referrer: bytes | None,
+        host: bytes | None,
+        request_id: str,
+        outcome: Outcome,
+        end_time_ns: int,
+    ) -> bytes | None:
+        """The JSON line of :meth:`build`'s record for the same HTTP request, or None.
+
+        The same bytes as ``to_json_line(build(kind="http", ...))``, put together from parts
+        rendered once per visitor and per page instead of a new dict rendered each time (about
+        2 µs less per request). None for what the plain line does not cover: an error, an
+        aborted response, a status or size that is not an int.
+        """
+        if outcome.error_type is not None or outcome.aborted:
+            return None
+        status = outcome.status
+        duration = outcome.duration_ns
+        body_bytes = outcome.body_bytes
+        if type(status) is not int or type(duration) is not int or type(body_bytes) is not int:
+            return None
+        page = self._page(path, query, referrer, host)
+        escaped = self._escaped
+        method_json = escaped.get(method)
+        if method_json is None:
+            method_json = self._escape(method)
+        scheme_json = escaped.get(scheme)
+        if scheme_json is None:
+            scheme_json = self._escape(scheme)
+        version_json = escaped.get(http_version)
+        if version_json is None:
+            version_json = self._escape(http_version)
+        path_json = page.path_json
+        return _LINE % (
+            self._timestamps.format_bytes(end_time_ns),
+            method_json,
+            path_json,
+            status,
+            duration,
+            b"failure" if status >= 400 else b"success",
+            method_json,
+            scheme_json,
+            path_json,
+            status,
+            body_bytes,
+            version_json,
+            request_id.encode("ascii", "replace"),
+            page.fields_json,
+            visitor.json,
+            page.redactions_json,
+        )
+
+    def _escape(self, value: str) -> bytes:
+        if type(value) is not str:
+            raise TypeError(f"expected a str, got {type(value).__name__}")
+        escaped = self._escaped
+        if len(escaped) >= _ESCAPED_MAX:
+            escaped.clear()
+        found = escaped[value] = json_string(value)[1:-1]
+        return found
+
     def _page(self, path: str, query: bytes, referrer: bytes | None, host: bytes | None) -> _Page:
         # Keyed by a hash like the visitor cache (see VisitorCache): only scrubbed text is kept.
         key = hash((path, query, referrer, host))
@@ -373,7 +492,14 @@ class RecordBuilder:
             if scrubbed_referrer is not None:
                 fields[f.REFERRER] = scrubbed_referrer.value
                 redactions.extend(f"referrer:{rule}" for rule in scrubbed_referrer.rules)
-        return _Page(scrubbed_path.value, fields, tuple(redactions))
+        return _Page(
+            scrubbed_path.value,
+            fields,
+            tuple(redactions),
+            json_string(scrubbed_path.value)[1:-1],
+            json_members(fields),
+            json_members({f.REDACTIONS: redactions}) if redactions else b"",
+        )
 
     def fallback(
         self, *, kind: str, method: str, outcome: Outcome, end_time_ns: int, error: BaseException

@@ -35,3 +35,23 @@ def to_json_line(record: Mapping[str, Any]) -> bytes:
         return orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
     except (TypeError, ValueError):
         return orjson.dumps(_clean(record), option=orjson.OPT_APPEND_NEWLINE)
+
+
+def json_string(value: str) -> bytes:
+    """Return ``value`` as a JSON string, quotes included, as :func:`to_json_line` writes it."""
+    try:
+        return orjson.dumps(value)
+    except (TypeError, ValueError):
+        return orjson.dumps(_clean(value))
+
+
+def json_members(record: Mapping[str, Any]) -> bytes:
+    """Return the members of ``record`` as they appear inside its JSON object, each preceded by
+    a comma (``b',"a":1,"b":"x"'``), or ``b""`` for an empty mapping.
+
+    Appended after other members, they give the same bytes :func:`to_json_line` would write for
+    the whole record.
+    """
+    if not record:
+        return b""
+    return b"," + to_json_line(record)[1:-2]  # without "{" and "}\n"

@@ -20,6 +20,11 @@ _lock = threading.Lock()
 _captures: list[list[dict[str, Any]]] = []
 
 
+def capturing() -> bool:
+    """Whether a :func:`capture_records` block is active (records then go to it, as dicts)."""
+    return bool(_captures)
+
+
 def deliver_to_captures(record: dict[str, Any]) -> bool:
     """Append ``record`` to every active capture; True when one took it (then nothing is output)."""
     if not _captures:

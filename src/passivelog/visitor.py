@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Final, TypeVar
 
 from passivelog.optout import OptOutDecision
+from passivelog.render import json_members
 
 Headers = Sequence[tuple[bytes, bytes]]
 _V = TypeVar("_V")
@@ -40,11 +41,13 @@ class VisitorFacts:
             the response.
     """
 
-    __slots__ = ("decision", "fields")
+    __slots__ = ("decision", "fields", "json")
 
     def __init__(self, fields: dict[str, Any], decision: OptOutDecision) -> None:
         self.fields: Final = fields
         self.decision: Final = decision
+        #: ``fields`` rendered as JSON object members (see render.json_members).
+        self.json: Final = json_members(fields)
 
     def __repr__(self) -> str:
         # Field names only: the values are reduced, but a repr ends up in tracebacks and logs.

@@ -157,6 +157,10 @@ class _Lane:
                     self.emitted += 1
                     self.failed += 1
                 return
+        self.put_line(item, cut)
+
+    def put_line(self, item: Any, cut: bool = False) -> None:
+        """Queue a line already rendered for this lane (or, from put(), a record)."""
         with self.lock:
             self.emitted += 1
             if self.queued >= self.queue_size and not self.closed:
@@ -572,6 +576,28 @@ class Dispatcher:
                 self.start()
             for lane in self._lanes:
                 lane.put(record)
+        except Exception:  # pragma: no cover - defensive: logging never breaks a request
+            pass
+
+    @property
+    def line_limit(self) -> int | None:
+        """The longest line :meth:`emit_line` accepts (0: any), or None when some sink does not
+        take ECS JSON lines, so that records must go through :meth:`emit`."""
+        if not all(lane.lines and lane.schema == "ecs" for lane in self._lanes):
+            return None
+        limits = [lane.limit for lane in self._lanes if lane.limit]
+        return min(limits) if limits else 0
+
+    def emit_line(self, line: bytes) -> None:
+        """Queue a record already rendered as an ECS JSON line, within :attr:`line_limit`.
+
+        For callers that render records themselves; the same guarantees as :meth:`emit`.
+        """
+        try:
+            if not self._started:
+                self.start()
+            for lane in self._lanes:
+                lane.put_line(line)
         except Exception:  # pragma: no cover - defensive: logging never breaks a request
             pass
 
