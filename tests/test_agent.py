@@ -568,11 +568,22 @@ def _through_user_agents_objects(user_agent: str) -> AgentInfo:
     return agent._info_from(agent._reference_agent(user_agent, resolver(user_agent, Domain.ALL)))
 
 
+def _both_paths(user_agent: str) -> set[AgentInfo]:
+    # Through the resolver's __call__, and through its extractors read directly (what
+    # AgentParser uses with the Rust engine): both must give the reference answer.
+    resolver = agent._shared_resolver()
+    return {agent._describe(resolver, user_agent), agent._describer(resolver)(user_agent)}
+
+
+def test_the_rust_engine_is_read_through_its_extractors() -> None:
+    if agent.ENGINE != "regex":
+        pytest.skip("ua-parser-rs is not installed")
+    assert agent._extractors(agent._shared_resolver()) is not None
+
+
 @pytest.mark.parametrize("user_agent", RULE_CASES)
 def test_fast_path_equals_user_agents_objects(user_agent: str) -> None:
-    assert agent._describe(agent._shared_resolver(), user_agent) == _through_user_agents_objects(
-        user_agent
-    )
+    assert _both_paths(user_agent) == {_through_user_agents_objects(user_agent)}
 
 
 _PLATFORMS = st.sampled_from(
@@ -648,9 +659,7 @@ def test_fast_path_equals_user_agents_objects_on_generated_agents(
         f"Mozilla/5.0 ({platform}) AppleWebKit/537.36 (KHTML, like Gecko) "
         f"{browser.format(v=v, b=b, p=p)}{tail}"
     )
-    assert agent._describe(agent._shared_resolver(), user_agent) == _through_user_agents_objects(
-        user_agent
-    )
+    assert _both_paths(user_agent) == {_through_user_agents_objects(user_agent)}
 
 
 _VERSION_PARTS = st.one_of(st.none(), st.text(st.sampled_from("007x٣."), max_size=4))
