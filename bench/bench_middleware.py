@@ -137,11 +137,38 @@ def variants(with_opt_out_variant: bool = False) -> dict[str, Any]:
     return found
 
 
-def scope_for(i: int, unique: bool) -> dict[str, Any]:
+# Referrers a site's pages see: same-site pages in full, other sites as their origin only
+# (browsers' default strict-origin-when-cross-origin policy sends nothing more across sites).
+REFERRERS = [
+    b"https://www.google.com/",
+    b"https://www.bing.com/",
+    b"https://duckduckgo.com/",
+    b"https://t.co/",
+    b"https://www.facebook.com/",
+    b"https://shop.example/",
+    b"https://shop.example/search?q=winter+boots&page=2",
+    b"https://shop.example/products/41",
+    b"https://shop.example/cart",
+    b"https://shop.example/category/shoes?sort=price&lang=en",
+]
+
+# What changes from one request to the next:
+#   "warm"     the same visitor and page every time: every cache hits;
+#   "visitors" a never-seen UA, client IP and session cookie on every request (a new visitor),
+#              coming from one of the referrers above: the visitor's facts are worked out anew;
+#   "all"      as "visitors", and a never-seen referrer with a query string too: every cache
+#              misses, the scrubber included.
+MODES = ("warm", "visitors", "all")
+
+
+def scope_for(i: int, mode: str) -> dict[str, Any]:
     headers = HEADERS
-    if unique:
-        # A never-seen UA, client IP and cookie value on every request: every cache misses.
+    if mode != "warm":
         ip = f"{(i >> 16) % 200 + 11}.{(i >> 8) & 255}.{i & 255}.{(i * 7) % 250 + 1}"
+        if mode == "all":
+            referrer = f"https://www.example.org/search?q=boots{i}&page=2&utm_source=news".encode()
+        else:
+            referrer = REFERRERS[i % len(REFERRERS)]
         headers = [
             (b"host", b"shop.example"),
             (b"user-agent", CHROME.replace("126.0.0.0", f"126.0.{i // 1000}.{i % 1000}").encode()),
@@ -150,10 +177,7 @@ def scope_for(i: int, unique: bool) -> dict[str, Any]:
                 b"cookie",
                 f"sessionid=s{i:08d}; _ga=GA1.1.{i}.1700000000; theme=dark; cart=3".encode(),
             ),
-            (
-                b"referer",
-                f"https://www.example.org/search?q=boots{i}&page=2&utm_source=news".encode(),
-            ),
+            (b"referer", referrer),
             (b"x-forwarded-for", ip.encode()),
         ]
     return {
@@ -181,9 +205,9 @@ async def _send(message: Any) -> None:
     return None
 
 
-async def run_loop(app: Any, n: int, unique: bool, offset: int = 0) -> float:
-    scopes = [scope_for(offset + i, unique) for i in range(n)] if unique else None
-    fixed = scope_for(0, False)
+async def run_loop(app: Any, n: int, mode: str, offset: int = 0) -> float:
+    scopes = [scope_for(offset + i, mode) for i in range(n)] if mode != "warm" else None
+    fixed = scope_for(0, "warm")
     # CPU time of the whole process (the sink writer thread included), so that other load on the
     # machine does not count and work moved to a background thread still does.
     start = time.process_time_ns()
@@ -195,23 +219,29 @@ async def run_loop(app: Any, n: int, unique: bool, offset: int = 0) -> float:
     return (time.process_time_ns() - start) / n / 1000
 
 
+LABELS = {
+    "warm": "warm caches",
+    "visitors": "a never-seen UA, IP and cookie",
+    "all": "never-seen UA, IP, cookie and referrer",
+}
+
+
 def in_process(n: int, rounds: int) -> dict[str, Any]:
     results: dict[str, Any] = {}
-    for unique in (False, True):
+    for mode in MODES:
         apps = variants(with_opt_out_variant=True)
         samples: dict[str, list[float]] = {name: [] for name in apps}
         for app in apps.values():
-            asyncio.run(run_loop(app, 2000, unique, offset=10_000_000))  # warm up
+            asyncio.run(run_loop(app, 2000, mode, offset=10_000_000))  # warm up
         for r in range(rounds):
             for name, app in apps.items():
                 gc.collect()
-                samples[name].append(asyncio.run(run_loop(app, n, unique, offset=r * n)))
+                samples[name].append(asyncio.run(run_loop(app, n, mode, offset=r * n)))
         for app in apps.values():
             if isinstance(app, PassiveLogMiddleware):
                 app.close()
         bare = statistics.median(samples["bare"])
-        label = "unique UA+IP+cookie" if unique else "warm caches"
-        results[label] = {
+        results[LABELS[mode]] = {
             name: {
                 "us_per_request": round(statistics.median(s), 2),
                 "added_us": round(statistics.median(s) - bare, 2),
@@ -235,12 +265,12 @@ def memory(total: int) -> dict[str, float]:
 
     async def go() -> dict[str, float]:
         chunk = 10_000
-        await run_loop(app, chunk, True, offset=0)
+        await run_loop(app, chunk, "all", offset=0)
         gc.collect()
         warm = rss_mb()
         done = chunk
         while done < total:
-            await run_loop(app, chunk, True, offset=done)
+            await run_loop(app, chunk, "all", offset=done)
             done += chunk
         gc.collect()
         return {

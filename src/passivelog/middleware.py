@@ -312,7 +312,7 @@ class PassiveLogMiddleware:
             cancelled = True
             raise
         finally:
-            now_ns = time.perf_counter_ns()
+            duration_ns = (end_ns or time.perf_counter_ns()) - start_ns
             if websocket:
                 aborted = False
                 if not started:
@@ -322,23 +322,32 @@ class PassiveLogMiddleware:
                 if not started:
                     gone = aborted and error_type is None
                     status = CLIENT_CLOSED_REQUEST if gone else 500
-            self._finish(
-                scope,
-                method,
-                visitor,
-                referrer,
-                host,
-                request_id,
-                Outcome(
+            if not (
+                self._line_limit is not None
+                and not websocket
+                and error_type is None
+                and not aborted
+                and self._write_line(
+                    scope,
+                    method,
+                    visitor,
+                    referrer,
+                    host,
+                    request_id,
                     status,
                     body_bytes,
-                    (end_ns or now_ns) - start_ns,
+                    duration_ns,
+                )
+            ):
+                outcome = Outcome(
+                    status,
+                    body_bytes,
+                    duration_ns,
                     error_type,
                     aborted,
                     close_code if websocket else None,
-                ),
-                websocket,
-            )
+                )
+                self._finish(scope, method, visitor, referrer, host, request_id, outcome, websocket)
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Messages pass untouched; we only watch for the end of shutdown to flush first, because
@@ -353,6 +362,47 @@ class PassiveLogMiddleware:
             await self.app(scope, receive, watch_send)
         finally:
             self.flush()
+
+    def _write_line(
+        self,
+        scope: Scope,
+        method: str,
+        visitor: VisitorFacts,
+        referrer: bytes | None,
+        host: bytes | None,
+        request_id: str,
+        status: int,
+        body_bytes: int,
+        duration_ns: int,
+    ) -> bool:
+        # A plain HTTP record goes out as a JSON line put together from parts rendered once per
+        # visitor and page (RecordBuilder.line): the same bytes as _finish's record, rendered,
+        # for less work. False when _finish must build the record instead.
+        if capturing():
+            return False
+        try:
+            line = self._builder.line(
+                str(scope.get("scheme", "http")),
+                method,
+                str(scope.get("path", "")),
+                scope.get("query_string") or b"",
+                str(scope.get("http_version", "1.1")),
+                visitor,
+                referrer,
+                host,
+                request_id,
+                status,
+                body_bytes,
+                duration_ns,
+                time.time_ns(),
+            )
+        except Exception:
+            return False  # the record _finish builds says what went wrong
+        limit = self._line_limit
+        if line is None or (limit and len(line) > limit):
+            return False
+        self._emit_line(line)
+        return True
 
     def _finish(
         self,
@@ -373,29 +423,6 @@ class PassiveLogMiddleware:
         path = str(scope.get("path", ""))
         query = scope.get("query_string") or b""
         http_version = str(scope.get("http_version", "1.1"))
-        limit = self._line_limit
-        if limit is not None and not websocket and not capturing():
-            # The common case goes out as a JSON line put together from parts rendered once per
-            # visitor and page: the same bytes as the record below, rendered, for less work.
-            try:
-                line = self._builder.line(
-                    method=method,
-                    scheme=scheme,
-                    path=path,
-                    query=query,
-                    http_version=http_version,
-                    visitor=visitor,
-                    referrer=referrer,
-                    host=host,
-                    request_id=request_id,
-                    outcome=outcome,
-                    end_time_ns=end_time_ns,
-                )
-            except Exception:
-                line = None  # the record below says what went wrong
-            if line is not None and (not limit or len(line) <= limit):
-                self._emit_line(line)
-                return
         try:
             record = self._builder.build(
                 kind=kind,
