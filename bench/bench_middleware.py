@@ -325,11 +325,11 @@ def wrk(duration: int, connections: int) -> dict[str, Any]:
                 "--port",
                 str(port),
                 "--no-proxy-headers",
-                "--log-level",
-                "warning",
             ]
             if not access_log:
-                cmd.append("--no-access-log")
+                # Quiet start-up messages; with access_log the default level ("info") stays, as
+                # "warning" would filter out the access lines themselves.
+                cmd += ["--no-access-log", "--log-level", "warning"]
             env = dict(os.environ, BENCH_VARIANT=variant, PYTHONPATH=tmp)
             out = devnull()
             proc = subprocess.Popen(cmd, env=env, cwd=tmp, stdout=out, stderr=out)

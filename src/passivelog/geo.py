@@ -16,9 +16,8 @@ import functools
 import os
 import socket
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, Protocol, runtime_checkable
+from typing import Final, NamedTuple, Protocol, runtime_checkable
 
 import maxminddb
 
@@ -48,9 +47,10 @@ class _Default(enum.Enum):
 DEFAULT: Final = _Default.DEFAULT
 
 
-@dataclass(frozen=True, slots=True)
-class GeoRegion:
+class GeoRegion(NamedTuple):
     """Where an address is, no finer than a country's first-level subdivision.
+
+    A named tuple (immutable; a frozen dataclass's ``__init__`` cost ~1 µs of a ~3 µs lookup).
 
     Args:
         country_iso_code: ISO 3166-1 alpha-2 code, e.g. ``"GB"``; ``None`` when unknown.

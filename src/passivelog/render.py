@@ -54,4 +54,8 @@ def json_members(record: Mapping[str, Any]) -> bytes:
     """
     if not record:
         return b""
-    return b"," + to_json_line(record)[1:-2]  # without "{" and "}\n"
+    try:
+        rendered = orjson.dumps(record)
+    except (TypeError, ValueError):
+        rendered = orjson.dumps(_clean(record))
+    return b"," + rendered[1:-1]  # without "{" and "}"
