@@ -7,17 +7,24 @@ with a JSON ``\\u`` escape so that secret scanners do not flag the made-up keys.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import re
+import string
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from unittest import mock
 from urllib.parse import quote, unquote, unquote_plus
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from passivelog import _detectors
+from passivelog import _detectors, scrub
 from passivelog.scrub import (
     DEFAULT_ALLOW_KEYS,
     DEFAULT_DENY_KEYS,
@@ -690,3 +697,167 @@ def test_cache_size_zero_disables_the_cache() -> None:
     scrubber = UrlScrubber(cache_size=0)
     scrubber.scrub_url("https://x.example/")
     assert scrubber._cache is None
+
+
+# -- fast paths ------------------------------------------------------------------------------------
+# Most values are kept without the full scan (_detectors.plain, _detectors._ONE_RUN, _INSIDE_HINT,
+# _INERT_SEGMENTS, the authority and key shortcuts). Each must give exactly what the scan gives.
+
+FAST_PROPERTY = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@pytest.mark.parametrize(
+    ("text", "plain"),
+    [
+        pytest.param("winter+boots123", True, id="search-words"),
+        pytest.param("spring_sale_2024", True, id="campaign"),
+        pytest.param("price.asc", True, id="one-dot"),
+        pytest.param("sofa-80654", True, id="slug-number"),
+        pytest.param("+en+", True, id="plus-around"),
+        pytest.param("a.b.c", False, id="two-dots"),
+        pytest.param("1.2.3.4", False, id="dotted-quad"),
+        pytest.param("eyJa.bc.de", False, id="jwt-shape"),
+        pytest.param("Bearer+abcdefgh1", False, id="bearer-and-space"),
+        pytest.param("BASIC+dXNlcjpwdw", False, id="basic-and-space"),
+        pytest.param("12345678", False, id="eight-digits"),
+        pytest.param("12-34", False, id="digit-groups"),
+        pytest.param("1+2", False, id="digits-around-space"),
+        pytest.param("DE89", False, id="iban-start"),
+        pytest.param("x+DE89", False, id="iban-start-after-space"),
+        pytest.param("x.DE89", False, id="iban-start-after-dot"),
+        pytest.param("how-to-make-sourdough-bread", False, id="run-of-20"),
+        pytest.param("jane@example", False, id="at-sign"),
+        pytest.param("a%40b", False, id="escape"),
+        pytest.param("a=b", False, id="pair"),
+        pytest.param("a:b", False, id="colon"),
+    ],
+)
+def test_plain_text(text: str, plain: bool) -> None:
+    assert _detectors.plain(text) is plain
+
+
+_PLAIN_PIECES = [
+    "a", "Z", "e", "x", "ab", "eyJ", "DE", "gb", "bearer", "Basic", "xoxb", "AKIA", "ghp",
+    "0", "1", "12", "123", "4111", "9999", ".", "+", "-", "_", "--",
+]  # fmt: skip
+
+
+@FAST_PROPERTY
+@given(st.lists(st.sampled_from(_PLAIN_PIECES), max_size=20).map("".join))
+def test_plain_text_meets_no_candidate_in_either_reading(text: str) -> None:
+    if not _detectors.plain(text):
+        return
+    for reading in (text, text.replace("+", " ")):
+        for heuristics in (True, False):
+            budget = _detectors.Budget()
+            assert _detectors.find(reading, budget, heuristics=heuristics) == []
+            assert budget.left == _detectors.MAX_CANDIDATES  # not one candidate examined
+
+
+@contextlib.contextmanager
+def _full_scan() -> Iterator[None]:
+    """Turn off the shortcuts that keep or skip a value, a path or a run without scanning it."""
+    never = re.compile(r"(?!)")
+    with (
+        mock.patch.object(scrub, "_plain", lambda text: False),
+        mock.patch.object(scrub, "_INERT_SEGMENTS", never),
+        mock.patch.object(_detectors, "_ONE_RUN", never),
+        mock.patch.object(_detectors, "_INSIDE_HINT", re.compile("")),
+    ):
+        yield
+
+
+_WORDS = [
+    "winter", "boots123", "spring_sale_2024", "how-to-make-sourdough-bread", "bike-lamp-80654",
+    "Apple-iPhone-15-Pro-Max-256GB", "order-4111111111111111", "2024", "12-34", "1.2.3.4",
+    "a.b", "DE89", "DE89370400440532013000", "Bearer", "basic", "eyJhbGciOiJIUzI1NiJ9.e30.c2ln",
+    "jane%40example.com", "x9Kq2LmP7vRt4WzY8bNc3HdJ5sFg1QaE", "4111-1111-1111-1111", "+44",
+    "7946", "0958", "550e8400-e29b-41d4-a716-446655440000", "11-11+" * 70, "[email]", "",
+]  # fmt: skip
+_GLUE = ["+", "-", "_", ".", "%20", "%2B", " ", ";", ":"]
+_values = st.lists(st.sampled_from(_WORDS + _GLUE), max_size=5).map("".join)
+_pairs = st.tuples(
+    st.sampled_from(["q", "page", "utm_source", "email", "token", "ref", "v", "Q-1", "x y", ""]),
+    _values,
+).map("=".join)
+
+
+_HOSTS = ["www.example.org", "192.0.2.1", "jane@example.com", "[2001:db8::1]:8080", "x.example:8"]
+
+
+@st.composite
+def _fast_path_urls(draw: st.DrawFn) -> str:
+    host = draw(st.sampled_from(_HOSTS))
+    path = "/".join(draw(st.lists(_values, max_size=4)))
+    query = "&".join(draw(st.lists(_pairs, max_size=6)))
+    fragment = draw(st.sampled_from(["", "#top", "#/reset?token=abc", "#" + _WORDS[5]]))
+    return f"https://{host}/{path}?{query}{fragment}"
+
+
+@FAST_PROPERTY
+@given(_fast_path_urls())
+def test_shortcuts_agree_with_the_full_scan(url: str) -> None:
+    fast = UrlScrubber(cache_size=0)
+    methods = ("scrub_url", "scrub_path", "scrub_query")
+    results = [getattr(fast, method)(url) for method in methods]
+    with _full_scan():
+        full = UrlScrubber(cache_size=0)
+        assert [getattr(full, method)(url) for method in methods] == results
+
+
+def test_full_scan_switch_turns_the_shortcuts_off() -> None:
+    # The property above is only worth something if _full_scan really takes the long way.
+    calls: list[str] = []
+    real = _detectors.redact
+
+    def counted(text: str, *args: Any, **kwargs: Any) -> Any:
+        calls.append(text)
+        return real(text, *args, **kwargs)
+
+    with mock.patch.object(_detectors, "redact", counted):
+        UrlScrubber(cache_size=0).scrub_query("q=winter+boots123")
+        assert calls == []
+        with _full_scan():
+            UrlScrubber(cache_size=0).scrub_query("q=winter+boots123")
+        assert calls == ["winter boots123"]
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://www.example.org/", "https://www.example.org/"),
+        ("https://example.org:8080/a", "https://example.org:8080/a"),
+        ("https://example.org.1/", "https://example.org.1/"),
+        ("https:///x", "https:///x"),
+        ("https://192.0.2.1:8080/", "https://ip.invalid:8080/"),
+        ("https://192.0.2.1:\u0663/", "https://ip.invalid:\u0663/"),  # str.isdigit port
+        ("https://[2001:db8::1]/", "https://ip.invalid/"),
+        ("https://[2001:db8::1]:/", "https://ip.invalid:/"),
+        ("https://jane@example.org/", "https://[user]@example.org/"),
+        ("https://jane:pw@example.org/", "https://[secret]@example.org/"),
+    ],
+)
+def test_authority_shortcut_keeps_only_hosts_without_userinfo_or_ip(
+    url: str, expected: str
+) -> None:
+    assert SCRUBBER.scrub_url(url).value == expected
+
+
+def test_remembered_key_verdicts_are_bounded_and_only_inert_names() -> None:
+    scrubber = UrlScrubber(cache_size=0)
+    names = ("".join(letters) for letters in itertools.product(string.ascii_lowercase, repeat=3))
+    for name in itertools.islice(names, 3 * scrub._KNOWN_KEYS):
+        scrubber.scrub_query(f"{name}=1")
+    assert 0 < len(scrubber._keys) <= scrub._KNOWN_KEYS
+    scrubber.scrub_query("jane%40example.com=1&x9Kq2LmP7vRt4WzY8bNc3HdJ=2&tel12345678=3&email=a")
+    assert all(scrub._INERT.fullmatch(name) for name in scrubber._keys)
+    assert "email" in scrubber._keys
+    assert not any("jane" in name or "x9Kq" in name or "tel" in name for name in scrubber._keys)
+
+
+def test_remembered_key_verdict_is_the_same_the_second_time() -> None:
+    scrubber = UrlScrubber(cache_size=0, extra_deny_keys=["promo"])
+    query = "promo=SPRING&e-mail=a&utm_source=x9Kq2LmP7vRt4WzY8bNc3HdJ5sFg1QaE&ref=x"
+    first = scrubber.scrub_query(query)
+    assert first.rules == ("key:custom", "key:email")
+    assert scrubber.scrub_query(query) == first

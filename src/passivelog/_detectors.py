@@ -146,7 +146,7 @@ def _triggers(text: str) -> int:
         mask |= _EMAIL_BIT
     if "eyJ" in text:
         mask |= _JWT_BIT
-    if _AUTH_SCHEME.search(text):
+    if (" " in text or "\t" in text) and _AUTH_SCHEME.search(text):
         mask |= _BEARER_BIT
     if text.count(":") >= 2:
         mask |= _IPV6_BIT
@@ -159,9 +159,75 @@ def _triggers(text: str) -> int:
     return mask
 
 
+# A text that is one run of the base64url alphabet, 20 characters or more (a slug, a file name,
+# an id, a token), meets only _TOK: e-mail, JWT, "Bearer" and IP addresses need "@", ".", a space
+# or ":"; a digit group starts with a digit, "+" or "("; an IBAN would start with two letters and
+# two digits. Starting otherwise, the run is one candidate, the whole text, and find() takes it
+# without the scan (which would find that candidate first and nothing after it).
+_ONE_RUN: Final = re.compile(r"(?![A-Za-z]{2}[0-9]{2})[A-Za-z_\-][A-Za-z0-9_\-]{19,}+")
+
 # Inside a run of the base64url alphabet that is not a token, only IBANs and digit groups can
 # still hide ("order-4111111111111111"): no other detector's characters fit in such a run.
 _INSIDE_RUN: Final = re.compile(f"{_IBAN_INNER}|{_NUM}")
+# What every match of _INSIDE_RUN contains, searched for first: a digit group in a run is 8 digits,
+# or two digits or more, one to three "-" (no space, "." or "(" fits in a run) and two digits or
+# more; an IBAN in a run is two letters, two digits and 11 more letters or digits. Each has two
+# digits in a row, so this never sends a run on where that test (the one it replaces) would not;
+# and "bike-lamp-80654", "sale-2024" or "1-1-1-1" meet none of it.
+_INSIDE_HINT: Final = re.compile(
+    r"[0-9]{2}(?:[0-9]{6}|-{1,3}[0-9]{2}|(?<=[A-Za-z]{2}[0-9]{2})[A-Za-z0-9]{11})"
+)
+
+# --- text that no candidate pattern can match -----------------------------------------------------
+
+# Most query values and path segments are words, slugs, small numbers and codes ("winter+boots",
+# "spring_sale_2024", "price_asc"). For text made only of letters, digits, "-", "_", "." and "+",
+# every candidate pattern above can be ruled out from its shape, whether "+" is read as a plus sign
+# or as a space (the two readings redact() searches):
+#
+# - e-mail needs "@", IPv6 two ":"; neither is in that alphabet;
+# - a JWT has two "." and a dotted quad three: at most one "." is allowed;
+# - a token, and every vendor key format (searched for only inside one), is a run of 20 or more
+#   base64url characters: "." and "+" must cut the text into runs of at most 19;
+# - "Bearer"/"Basic" needs a space or tab after it: no "+" may follow either word;
+# - a digit group (phone, card, SSN) is 8 digits in a row, or a digit, separators (". -" and "+"
+#   as a space) and another digit; "(" and ")" are not in the alphabet;
+# - an IBAN starts with two letters and two digits, at the start of the text or after "." or "+"
+#   (its lookbehind rules out a start after a letter, a digit, "-" or "_").
+#
+# Text that passes yields no candidate match at all, so the scan would find nothing and spend no
+# budget: skipping it gives the same result as running it, not an approximation of it. Such text
+# also has nothing to percent-decode ("%") and cannot be a nested URL, query or JSON document
+# ("/", "?", ":", "=", "{", "["). The grammar below reads the text once, a word, a digit run or a
+# separator at a time; every repetition is possessive or bounded, each lookahead reads at most
+# four characters or a run of separators, the one after "." up to a second "." (which fails the
+# whole match), and the lookbehinds have a fixed width: linear, like the patterns above.
+_PLAIN: Final = re.compile(
+    r"(?![A-Za-z]{2}[0-9]{2})"
+    r"(?:[A-Za-z_\-]++"
+    r"|[0-9]{1,7}+(?![0-9])(?![.+\-]*+[0-9])"
+    r"|\.(?![^.]*+\.)(?![A-Za-z]{2}[0-9]{2})"
+    r"|(?<!(?i:bearer))(?<!(?i:basic))\+(?![A-Za-z]{2}[0-9]{2})"
+    r")*+"
+)
+
+
+# Longer text goes the long way: values of real URLs are shorter, and a long hostile value then
+# pays nothing for a test that would fail.
+_PLAIN_MAX: Final = 256
+
+
+def plain(text: str) -> bool:
+    """Whether no detector can find anything in ``text``, in either reading of "+".
+
+    Decided by one or two linear regex calls instead of a scan (see the comment above): most
+    values of real URLs pass, and the scan is left to those that might hold something.
+    """
+    if len(text) > _PLAIN_MAX:
+        return False
+    # _LONG_RUN is the shortest run _TOK matches.
+    return (len(text) < 20 or _LONG_RUN.search(text) is None) and _PLAIN.fullmatch(text) is not None
+
 
 # --- e-mail ---------------------------------------------------------------------------------------
 
@@ -373,15 +439,15 @@ _LETTER_BITS: Final[dict[str, float]] = {
 # under 10 % of the pairs of slugs, titles and file names, which change class at word edges.
 _BITS_CHANGE: Final = math.log2(0.45 / 0.08)
 _BITS_SAME: Final = math.log2(0.55 / 0.92)
-# Each character as its class (l, u, d; s for the "-" and "_" between chunks): the class changes
-# counted are the bigrams "lu", "ld", "ud", "dl" and "du" (upper to lower is how every capitalised
-# word starts, so it is not one), and a bigram with "s" in it is not a pair inside a chunk.
-_CLASSES = str.maketrans(
-    string.ascii_lowercase + string.ascii_uppercase + string.digits + "-_",
-    "l" * 26 + "u" * 26 + "d" * 10 + "ss",
+# Each character as its class (l, u, d; a space for the "-" and "_" between chunks): the class
+# changes counted are the bigrams "lu", "ld", "ud", "dl" and "du" (upper to lower is how every
+# capitalised word starts, so it is not one), and a bigram with a space in it is not a pair inside
+# a chunk. A run is ASCII, so it is classified as bytes and decoded: bytes.translate reads a
+# 256-byte table, where str.translate looks every character up in a dict (many times slower).
+_CLASSES = bytes.maketrans(
+    (string.ascii_lowercase + string.ascii_uppercase + string.digits + "-_").encode(),
+    b"l" * 26 + b"u" * 26 + b"d" * 10 + b"  ",
 )
-_CHANGES = ("lu", "ld", "ud", "dl", "du")
-_CHUNK_STARTS = ("sl", "su", "sd")
 _HEX_CHUNK = re.compile(r"(?<![0-9A-Za-z])[0-9A-Fa-f]{16,}(?![0-9A-Za-z])")
 # RFC 9562 UUIDs name resources (orders, documents, products) far more often than people; they
 # are kept, like numeric ids.
@@ -398,29 +464,44 @@ def token_bits(run: str) -> float:
     a single pass in C, so an 8 KB run costs tens of microseconds.
     """
     core = run.rstrip("=")
-    for m in _HEX_CHUNK.finditer(core):
-        chunk = m.group()
-        if not chunk.isdigit() and not chunk.isalpha():
-            return math.inf
-    classes = core.translate(_CLASSES)
-    letters_and_digits = len(classes) - classes.count("s")
-    chunks = sum(classes.count(start) for start in _CHUNK_STARTS) + (classes[:1] not in ("s", ""))
+    classes = core.encode().translate(_CLASSES).decode()
+    if "d" in classes:  # a chunk that mixes digits and letters has a digit
+        m = _HEX_CHUNK.search(core)  # search, not finditer: most runs have no hex chunk at all
+        while m is not None:
+            chunk = m.group()
+            if not chunk.isdigit() and not chunk.isalpha():
+                return math.inf
+            m = _HEX_CHUNK.search(core, m.end())
+    count = classes.count
+    separators = count(" ")
+    letters_and_digits = len(classes) - separators
+    if "  " in classes or classes[:1] == " " or classes[-1:] == " ":
+        chunks = count(" l") + count(" u") + count(" d") + (classes[:1] not in (" ", ""))
+    else:  # each separator starts one chunk after the first (a slug: "how-to-make-bread")
+        chunks = separators + (classes != "")
     pairs = letters_and_digits - chunks
-    changes = sum(classes.count(pair) for pair in _CHANGES)
+    # Only changes between classes that occur in the run are counted; the others are 0.
+    upper = "u" in classes
+    changes = count("lu") if upper else 0
+    if "d" in classes:
+        changes += count("ld") + count("dl") + (count("ud") + count("du") if upper else 0)
     bits = changes * _BITS_CHANGE + (pairs - changes) * _BITS_SAME
     return bits + sum(map(_LETTER_BITS.__getitem__, core))
 
 
 def _token(text: str, start: int, end: int, heuristics: bool) -> Span | None:
     run = text[start:end]
-    if _KEY_PREFIXES.search(run):
+    # Every prefix has an upper-case letter, "_", "." or "xox" in it, so a lower-case slug such
+    # as "how-to-make-sourdough-bread" needs no search.
+    maybe_key = not run.islower() or "_" in run or "." in run or "xox" in run
+    if maybe_key and _KEY_PREFIXES.search(run):
         key = _KEY_FORMATS.search(run)
         if key is not None and key.lastgroup is not None:
             return start, end, key.lastgroup
     if (
         heuristics
         and len(run.rstrip("=")) >= TOKEN_MIN_LENGTH
-        and not _UUID.fullmatch(run)
+        and not (len(run) == 36 and _UUID.fullmatch(run))
         and token_bits(run) >= TOKEN_MIN_BITS
     ):
         return start, end, "token"
@@ -461,6 +542,10 @@ def find(text: str, budget: Budget, *, heuristics: bool = True, iban: bool = Tru
     ``heuristics=False`` skips the random-token score (values of allowlisted keys). Raises
     :class:`OverBudget` when this call has examined too many candidates.
     """
+    if _ONE_RUN.fullmatch(text):
+        # One candidate, the whole text (see _ONE_RUN): what the scan below would find.
+        budget.spend()
+        return _run(text, 0, len(text), budget, heuristics)
     spans: list[Span] = []
     mask = _triggers(text) & (~0 if iban else ~_IBAN_BIT)
     if not mask:
@@ -494,12 +579,20 @@ def find(text: str, budget: Budget, *, heuristics: bool = True, iban: bool = Tru
         elif kind == "num":
             spans.extend(_numbers(text, start, end))
         elif kind == "tok":
-            span = _token(text, start, end, heuristics)
-            if span is None and _TWO_DIGITS.search(text, start, end):
-                spans.extend(_inside_run(text, start, end, budget))
+            spans.extend(_run(text, start, end, budget, heuristics))
         if span is not None:
             spans.append(span)
     return spans
+
+
+def _run(text: str, start: int, end: int, budget: Budget, heuristics: bool) -> list[Span]:
+    """A run of the base64url alphabet: a key or token, or else what hides inside it."""
+    span = _token(text, start, end, heuristics)
+    if span is not None:
+        return [span]
+    if _INSIDE_HINT.search(text, start, end):
+        return _inside_run(text, start, end, budget)
+    return []
 
 
 def _inside_run(text: str, start: int, end: int, budget: Budget) -> list[Span]:

@@ -228,6 +228,11 @@ _MAX_PARTS: Final = 256
 _MIN_MAX_LENGTH: Final = 64
 # Keys are judged on their first 256 characters: no parameter name is longer.
 _MAX_KEY: Final = 256
+# Verdicts remembered per scrubber for keys that _INERT passes (see UrlScrubber._pair). Real sites
+# use a few dozen parameter names; past this many the memo starts over, so a stream of made-up
+# names costs memory for at most this many short strings.
+_KNOWN_KEYS: Final = 1024
+_UNKNOWN: Final = "?"  # not a verdict: verdicts are "", a category name or "custom"
 # Results are cached only for inputs up to this size, so the cache holds at most
 # cache_size * ~2 * 2,048 characters of (already scrubbed) text.
 _CACHE_MAX_INPUT: Final = 2048
@@ -236,8 +241,16 @@ _CACHE_MAX_INPUT: Final = 2048
 # ":" or space (a "Bearer" credential) cannot hold anything a detector looks for, and without
 # "%", "+", "=", "/", "?", "{" or "[" nothing in it needs decoding or parsing either. Seven
 # digits alone are not enough for a phone, card or IBAN.
-_INERT = re.compile(r"[^0-9@:%+=/?{}\[\] ]{0,19}|[0-9]{1,7}")
-_INERT_PATH = re.compile(r"[^0-9@:%+=?{}\[\]; ]{0,19}")
+# _INERT is only used with fullmatch: the possessive "{0,19}+" fails a longer text at once instead
+# of giving back one character at a time (same language, less work).
+_INERT = re.compile(r"[^0-9@:%+=/?{}\[\] ]{0,19}+|[0-9]{1,7}+")
+# A path every "/"-separated segment of which _INERT passes, so that each would be kept (see
+# UrlScrubber._path). Each segment must end at a "/" or at the end, so the branch that fits is the
+# one that counts.
+_INERT_SEGMENTS = re.compile(
+    r"(?:[0-9]{1,7}+|[^0-9@:%+=/?{}\[\] ]{0,19}+)(?![^/])"
+    r"(?:/(?:[0-9]{1,7}+|[^0-9@:%+=/?{}\[\] ]{0,19}+)(?![^/]))*+"
+)
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 _ABSOLUTE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://")
 _QUERYISH = re.compile(r"[^\s=&#/?]{1,64}=")
@@ -247,6 +260,9 @@ _KEY_JUNK = re.compile(r"[\W_]+")
 # mean an IPv6 literal (RFC 3986 section 3.2.2), so "http://[ip]/" would not parse downstream.
 # ".invalid" is reserved never to resolve (RFC 6761 section 6.4).
 IP_HOST: Final = "ip.invalid"
+
+# Bound once: it is called for most values.
+_plain: Final = _detectors.plain
 
 _PLACEHOLDER_WORD = re.compile(r"\[[a-z_]+\]")
 _IPV4_HOST = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")
@@ -421,7 +437,9 @@ class UrlScrubber:
     threads. Results are cached in a bounded LRU keyed by a keyed BLAKE2b digest of the input, so
     the cache holds only scrubbed output and never a raw URL; it lives in process memory, holds at
     most ``cache_size`` results for inputs of up to 2,048 characters, and ``cache_size=0`` turns
-    it off.
+    it off. Apart from the cache, an instance remembers whether a parameter name is allowed or
+    denied, for at most 1,024 names and only for names too short and plain to hold anything a
+    detector looks for (such names are logged as they are), so that each is judged once.
 
     Args:
         deny_keys: normalised key patterns whose values are always removed.
@@ -438,6 +456,7 @@ class UrlScrubber:
         "_cache_size",
         "_categories",
         "_deny",
+        "_keys",
         "_max_length",
     )
 
@@ -479,6 +498,7 @@ class UrlScrubber:
         }
         self._categories = {p.strip("*"): known.get(p.strip("*"), "custom") for p in deny}
         self._max_length = max_length
+        self._keys: dict[str, str | None] = {}
         self._cache_size = cache_size
         self._cache: OrderedDict[tuple[bytes, int, int], Scrubbed] | None = (
             OrderedDict() if cache_size else None
@@ -558,7 +578,7 @@ class UrlScrubber:
             truncated = True
         if truncated:
             call.rules.add("truncated")
-        return Scrubbed(out, tuple(sorted(call.rules)))
+        return Scrubbed(out, tuple(sorted(call.rules)) if call.rules else ())
 
     # -- structure -----------------------------------------------------------------------------
     # Each method returns the rebuilt text, or None when nothing in it changed.
@@ -585,7 +605,12 @@ class UrlScrubber:
         fragment = url[hash_at + 1 :] if hash_at >= 0 else None
         new_fragment = self._fragment(fragment, call, depth) if fragment else None
 
-        if (new_authority, new_path, new_query, new_fragment) == (None, None, None, None):
+        if (
+            new_authority is None
+            and new_path is None
+            and new_query is None
+            and new_fragment is None
+        ):
             return None
         parts = [url[:start]]
         if authority is not None:
@@ -598,6 +623,11 @@ class UrlScrubber:
         return "".join(parts)
 
     def _authority(self, authority: str, call: _Call) -> str | None:
+        # No userinfo without "@"; and _split_host and host_is_ip find an IP host only in text
+        # that starts with "[" or ends in a digit (of the address or of a port; str.isdigit, as
+        # _split_host tests ports).
+        if "@" not in authority and authority[:1] != "[" and not authority[-1:].isdigit():
+            return None
         at = authority.rfind("@")
         userinfo = authority[:at] if at >= 0 else None
         host, port = _split_host(authority[at + 1 :])
@@ -618,12 +648,16 @@ class UrlScrubber:
         return (f"{userinfo}@" if userinfo is not None else "") + host + port
 
     def _path(self, path: str, call: _Call, depth: int, *, decoded: bool) -> str | None:
-        if not path or _INERT_PATH.fullmatch(path):
+        # Shorter than _MAX_PARTS characters, a path has fewer segments than _cap would cut.
+        if not path or (len(path) < _MAX_PARTS and _INERT_SEGMENTS.fullmatch(path)):
             return None
         segments = path.split("/")
         changed = _cap(segments, call)
+        inert = _INERT.fullmatch
         for i, segment in enumerate(segments):
-            if segment:
+            # An inert segment has no "=" and only inert parts around a ";": _segment would keep
+            # it, three calls further down.
+            if segment and not inert(segment):
                 new = self._segment(segment, call, depth, decoded)
                 if new is not None:
                     segments[i] = new
@@ -651,12 +685,26 @@ class UrlScrubber:
         parts = query.split("&") if ";" not in query else _PAIR_SPLIT.split(query)
         step = 1 if ";" not in query else 2
         changed = _cap(parts, call, step)
+        keys = self._keys
+        inert = _INERT.fullmatch
         for i in range(0, len(parts), step):
-            if parts[i]:
-                new = self._pair(parts[i], call, depth, _QUERY)
-                if new is not None:
-                    parts[i] = new
-                    changed = True
+            pair = parts[i]
+            if not pair:
+                continue
+            # The common case, decided here without two more calls: a remembered key (one that
+            # scrubbing leaves as it is, see _pair) that is not denied, and a value that _value
+            # keeps without a look (the same test). _pair would return None.
+            key, eq, value = pair.partition("=")
+            if (
+                eq
+                and not keys.get(key, _UNKNOWN)
+                and (inert(value) or (call.budget.left > 0 and _plain(value)))
+            ):
+                continue
+            new = self._pair(pair, call, depth, _QUERY)
+            if new is not None:
+                parts[i] = new
+                changed = True
         if not changed:
             return None
         return "&".join(parts) if step == 1 else "".join(parts)
@@ -677,9 +725,23 @@ class UrlScrubber:
         if eq < 0:
             return self._value(pair, call, depth, context, heuristics=True)
         key, value = pair[:eq], pair[eq + 1 :]
-        inert = _INERT.fullmatch(key) is not None
-        new_key = None if inert else self._value(key, call, depth, context, heuristics=True)
-        verdict = self._verdict(key if new_key is None else new_key) if key else None
+        new_key = None
+        verdict = self._keys.get(key, _UNKNOWN)
+        if verdict == _UNKNOWN:
+            if _INERT.fullmatch(key):
+                verdict = self._verdict(key) if key else None
+                # A key _INERT passes is never examined (it cannot hold anything a detector
+                # finds) and is logged as it is, so remembering it keeps nothing the scrubbed
+                # output does not show anyway. Its verdict depends only on this scrubber's lists.
+                # Threads share the dict: get, set and clear are atomic, and a name lost to a
+                # concurrent clear is judged again.
+                keys = self._keys
+                if len(keys) >= _KNOWN_KEYS:
+                    keys.clear()
+                keys[key] = verdict
+            else:
+                new_key = self._value(key, call, depth, context, heuristics=True)
+                verdict = self._verdict(key if new_key is None else new_key) if key else None
         if verdict is None:
             new_value = self._value(value, call, depth, context, heuristics=True)
         elif verdict == "":
@@ -716,7 +778,12 @@ class UrlScrubber:
     def _value(
         self, raw: str, call: _Call, depth: int, context: int, *, heuristics: bool
     ) -> str | None:
-        if _INERT.fullmatch(raw):
+        if _INERT.fullmatch(raw) or (call.budget.left > 0 and _plain(raw)):
+            # Kept without a look: inert text, and, while the candidate budget lasts, text in which
+            # no detector can match in either reading of "+" (_detectors.plain). Neither has
+            # anything to decode or anything nested, and the scan would find nothing and spend
+            # nothing, so skipping it changes no result. With the budget spent, _decoded would put
+            # REDACTED in its place, so that case goes on.
             return None
         # Two readings of "+", index for index: a form-encoded query (WHATWG URL) reads it as a
         # space, a path or fragment as a plus sign. Both are searched (see _detectors.redact),
@@ -784,9 +851,10 @@ class UrlScrubber:
             result = self._json(text, call, depth + 1)
             if not isinstance(result, _NotNested):
                 return result
-        if first == "/" or first == "?" or _ABSOLUTE.match(text):
+        # The "in" tests spare a regex that would read a whole slug only to fail.
+        if first == "/" or first == "?" or (":" in text and _ABSOLUTE.match(text)):
             return self._url(text, call, depth + 1)
-        if _QUERYISH.match(text):
+        if "=" in text and _QUERYISH.match(text):
             return self._query(text, call, depth + 1)
         return _NOT_NESTED
 
