@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from passivelog import PassiveLogMiddleware  # noqa: E402
+from passivelog.demo import free_port  # noqa: E402
 
 CHROME = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -293,10 +294,76 @@ app = variants()[os.environ["BENCH_VARIANT"]]
 """
 
 
-def wrk(duration: int, connections: int) -> dict[str, Any]:
+WRK_RUNS = [
+    # (label, variant served, uvicorn's own access log on)
+    ("bare", "bare", False),
+    ("passivelog", "passivelog", False),
+    ("structlog-json", "structlog-json", False),
+    ("uvicorn-access-log", "bare", True),
+]
+
+
+def _serve(tmp: str, port: int, variant: str, access_log: bool) -> subprocess.Popen[bytes]:
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "benchapp:app",
+        "--port",
+        str(port),
+        "--no-proxy-headers",
+    ]
+    if not access_log:
+        # Quiet start-up messages; with the access log the default level ("info") stays, as
+        # "warning" would filter out the access lines themselves.
+        cmd += ["--no-access-log", "--log-level", "warning"]
+    env = dict(os.environ, BENCH_VARIANT=variant, PYTHONPATH=tmp)
+    return subprocess.Popen(
+        cmd, env=env, cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+
+def _cpu_seconds(pid: int) -> float:
+    # utime + stime of the server process, all threads (proc(5), /proc/pid/stat fields 14, 15).
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _requests(lua: Path, port: int, seconds: int, connections: int) -> tuple[int, float]:
+    done = subprocess.run(
+        [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "-s",
+            str(lua),
+            f"http://127.0.0.1:{port}/products/42?utm_source=news&page=2",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    lines = done.stdout.splitlines()
+    count = next(int(line.split()[0]) for line in lines if " requests in " in line)
+    rate = next(float(line.split()[1]) for line in lines if line.startswith("Requests/sec"))
+    return count, rate
+
+
+def wrk(duration: int, connections: int, rounds: int = 5) -> dict[str, Any]:
+    """Throughput under uvicorn, one worker, driven by wrk on the same machine.
+
+    All servers run at once; each round drives each of them for ``duration`` seconds in turn,
+    and a variant's ratio to bare is taken within the round, then the median over rounds: the
+    machine's speed drifts by more than the differences measured here between runs minutes
+    apart. Besides requests per second, the server's own CPU time per request is reported
+    (all its threads), which the load generator sharing the machine disturbs less.
+    """
     if shutil.which("wrk") is None:
         return {"skipped": "wrk is not installed (Debian package wrk)"}
-    results: dict[str, Any] = {}
+    rps: dict[str, list[float]] = {label: [] for label, _, _ in WRK_RUNS}
+    cpu_us: dict[str, list[float]] = {label: [] for label, _, _ in WRK_RUNS}
     with tempfile.TemporaryDirectory() as tmp:
         Path(tmp, "benchapp.py").write_text(
             SERVER_APP.format(src=str(ROOT / "src"), bench=str(ROOT / "bench"))
@@ -309,75 +376,43 @@ def wrk(duration: int, connections: int) -> dict[str, Any]:
                 if k != b"host"
             )
         )
-        runs = [
-            ("bare", "bare", False),
-            ("passivelog", "passivelog", False),
-            ("structlog-json", "structlog-json", False),
-            ("uvicorn-access-log", "bare", True),
-        ]
-        for label, variant, access_log in runs:
-            port = 18000 + len(results)
-            cmd = [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "benchapp:app",
-                "--port",
-                str(port),
-                "--no-proxy-headers",
-            ]
-            if not access_log:
-                # Quiet start-up messages; with access_log the default level ("info") stays, as
-                # "warning" would filter out the access lines themselves.
-                cmd += ["--no-access-log", "--log-level", "warning"]
-            env = dict(os.environ, BENCH_VARIANT=variant, PYTHONPATH=tmp)
-            out = devnull()
-            proc = subprocess.Popen(cmd, env=env, cwd=tmp, stdout=out, stderr=out)
-            time.sleep(1.5)
-            try:
-                subprocess.run(
-                    [
-                        "wrk",
-                        "-t1",
-                        f"-c{connections}",
-                        "-d2s",
-                        "-s",
-                        str(lua),
-                        f"http://127.0.0.1:{port}/products/42?utm_source=news&page=2",
-                    ],
-                    capture_output=True,
-                    check=True,
-                )
-                done = subprocess.run(
-                    [
-                        "wrk",
-                        "-t1",
-                        f"-c{connections}",
-                        f"-d{duration}s",
-                        "-s",
-                        str(lua),
-                        f"http://127.0.0.1:{port}/products/42?utm_source=news&page=2",
-                    ],
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                )
-            finally:
+        ports: list[int] = []
+        while len(ports) < len(WRK_RUNS):
+            port = free_port()
+            if port not in ports:
+                ports.append(port)
+        servers = {
+            label: (_serve(tmp, port, variant, access_log), port)
+            for port, (label, variant, access_log) in zip(ports, WRK_RUNS, strict=True)
+        }
+        try:
+            time.sleep(2.0)
+            for _, port in servers.values():
+                _requests(lua, port, 2, connections)  # warm up
+            for _ in range(rounds):
+                for label, (proc, port) in servers.items():
+                    before = _cpu_seconds(proc.pid)
+                    count, rate = _requests(lua, port, duration, connections)
+                    cpu_us[label].append((_cpu_seconds(proc.pid) - before) / count * 1e6)
+                    rps[label].append(rate)
+        finally:
+            for proc, _ in servers.values():
                 proc.send_signal(signal.SIGINT)
+            for proc, _ in servers.values():
                 proc.wait(timeout=15)
-                out.close()
-            rps = next(
-                float(line.split()[1])
-                for line in done.stdout.splitlines()
-                if line.startswith("Requests/sec")
-            )
-            results[label] = {"requests_per_s": rps}
-    bare = results["bare"]["requests_per_s"]
-    for row in results.values():
-        row["ratio_to_bare"] = round(row["requests_per_s"] / bare, 3)
-    results["passivelog_vs_uvicorn_access_log"] = round(
-        results["passivelog"]["requests_per_s"] / results["uvicorn-access-log"]["requests_per_s"], 2
-    )
+    results: dict[str, Any] = {}
+    for label, values in rps.items():
+        ratios = [value / bare for value, bare in zip(values, rps["bare"], strict=True)]
+        results[label] = {
+            "requests_per_s": round(statistics.median(values)),
+            "ratio_to_bare": round(statistics.median(ratios), 3),
+            "ratio_range": [round(min(ratios), 3), round(max(ratios), 3)],
+            "server_cpu_us_per_request": round(statistics.median(cpu_us[label]), 1),
+        }
+    vs_access_log = [
+        p / a for p, a in zip(rps["passivelog"], rps["uvicorn-access-log"], strict=True)
+    ]
+    results["passivelog_vs_uvicorn_access_log"] = round(statistics.median(vs_access_log), 2)
     return results
 
 
@@ -386,13 +421,14 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--skip-wrk", action="store_true")
-    parser.add_argument("--wrk-seconds", type=int, default=10)
+    parser.add_argument("--wrk-seconds", type=int, default=3)
+    parser.add_argument("--wrk-rounds", type=int, default=7)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--memory", type=int, default=0, metavar="N")
     args = parser.parse_args()
     report: dict[str, Any] = {"in_process": in_process(args.requests, args.rounds)}
     if not args.skip_wrk:
-        report["uvicorn_wrk"] = wrk(args.wrk_seconds, args.connections)
+        report["uvicorn_wrk"] = wrk(args.wrk_seconds, args.connections, args.wrk_rounds)
     if args.memory:
         report["memory"] = memory(args.memory)
     print(json.dumps(report, indent=2))
