@@ -18,6 +18,53 @@ from user_agents.parsers import parse_browser
 from passivelog import agent
 from passivelog.agent import DEVICE_CLASSES, MAX_UA_LENGTH, AgentInfo, AgentParser
 
+# -- the reference: user-agents' own objects ----------------------------------------------------
+# AgentParser must answer what user_agents' UserAgent objects answer. These build such an object
+# from a ua-parser result, as UserAgent.__init__ does after its slow legacy parse (it sets exactly
+# these four attributes with these three helpers), and read its properties.
+
+
+def _reference_agent(ua: str, result: ua_parser.PartialResult) -> Any:
+    browser = result.user_agent or ua_parser.UserAgent()
+    os = result.os or ua_parser.OS()
+    device = result.device or ua_parser.Device()
+    built = user_agents.parsers.UserAgent.__new__(user_agents.parsers.UserAgent)
+    built.ua_string = ua
+    built.browser = user_agents.parsers.parse_browser(
+        browser.family, browser.major, browser.minor, browser.patch
+    )
+    built.os = user_agents.parsers.parse_operating_system(
+        os.family, os.major, os.minor, os.patch, os.patch_minor
+    )
+    built.device = user_agents.parsers.parse_device(device.family, device.brand, device.model)
+    return built
+
+
+def _info_from(reference: Any) -> AgentInfo:
+    def family(name: str) -> str | None:
+        return None if name == "Other" else name
+
+    # Bot first: a crawler announcing a phone (Googlebot Smartphone) is still a crawler.
+    if reference.is_bot:
+        device_class = "bot"
+    elif reference.is_tablet:
+        device_class = "tablet"
+    elif reference.is_mobile:
+        device_class = "mobile"
+    elif reference.is_pc:
+        device_class = "pc"
+    else:
+        device_class = "other"
+    return AgentInfo(
+        family(reference.browser.family),
+        reference.browser.version_string or None,
+        family(reference.os.family),
+        reference.os.version_string or None,
+        family(reference.device.family),
+        device_class,
+    )
+
+
 CHROME_WINDOWS = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/126.0.0.0 Safari/537.36"
@@ -245,7 +292,7 @@ LATE_BOT_TOKEN = [
 def _reference_info(user_agent: str) -> AgentInfo:
     # The slow reference path, reduced to AgentInfo by the same mapping the parser uses: the
     # comparison is then about the engine and the objects built from it, nothing else.
-    return agent._info_from(user_agents.parse(user_agent))
+    return _info_from(user_agents.parse(user_agent))
 
 
 @pytest.fixture(scope="module")
@@ -311,7 +358,7 @@ def test_without_the_rust_engine_parsing_falls_back_and_says_so(
 def test_built_object_has_every_attribute_user_agents_sets() -> None:
     # Guards the shortcut past UserAgent.__init__: a new user-agents release that sets another
     # attribute there would make this fail instead of silently misclassifying.
-    built = agent._reference_agent(
+    built = _reference_agent(
         SAFARI_IPHONE, agent._shared_resolver()(SAFARI_IPHONE, ua_parser.Domain.ALL)
     )
     assert vars(built).keys() == vars(user_agents.parse(SAFARI_IPHONE)).keys()
@@ -565,7 +612,7 @@ RULE_CASES = [
 
 def _through_user_agents_objects(user_agent: str) -> AgentInfo:
     resolver = agent._shared_resolver()
-    return agent._info_from(agent._reference_agent(user_agent, resolver(user_agent, Domain.ALL)))
+    return _info_from(_reference_agent(user_agent, resolver(user_agent, Domain.ALL)))
 
 
 def _both_paths(user_agent: str) -> set[AgentInfo]:

@@ -26,7 +26,6 @@ from ua_parser import (
     Device,
     Domain,
     Matchers,
-    PartialResult,
     Resolver,
     UserAgent,
     load_builtins,
@@ -38,12 +37,6 @@ from user_agents.parsers import (  # type: ignore[import-untyped]
     MOBILE_OS_FAMILIES,
     PC_OS_FAMILIES,
     TABLET_DEVICE_FAMILIES,
-    parse_browser,
-    parse_device,
-    parse_operating_system,
-)
-from user_agents.parsers import (
-    UserAgent as ReferenceUserAgent,
 )
 
 DEVICE_CLASSES: Final = ("mobile", "tablet", "pc", "bot", "other")
@@ -107,88 +100,12 @@ class AgentInfo(NamedTuple):
     device_class: str
 
 
-class _Named(Protocol):
-    @property
-    def family(self) -> str: ...
-
-
-class _Versioned(_Named, Protocol):
-    @property
-    def version_string(self) -> str: ...
-
-
-class _ReferenceAgent(Protocol):
-    # The part of user_agents.parsers.UserAgent read here (user-agents ships no type hints).
-    @property
-    def browser(self) -> _Versioned: ...
-    @property
-    def os(self) -> _Versioned: ...
-    @property
-    def device(self) -> _Named: ...
-    @property
-    def is_bot(self) -> bool: ...
-    @property
-    def is_tablet(self) -> bool: ...
-    @property
-    def is_mobile(self) -> bool: ...
-    @property
-    def is_pc(self) -> bool: ...
-
-
-# The reference mapping: user_agents' own objects, built from a ua-parser result and read through
-# their properties. It defines every answer; _describe gives the same answers without building
-# those objects, and the tests hold the two equal.
-
-
-def _reference_agent(ua: str, result: PartialResult) -> _ReferenceAgent:
-    # UserAgent.__init__ runs the slow legacy parse and then sets exactly these four attributes
-    # with these three helpers. Setting them from the fast result instead keeps its version
-    # formatting and its is_* rules (which read the families and the raw string) unchanged.
-    browser = result.user_agent or _UNKNOWN_BROWSER
-    os = result.os or _UNKNOWN_OS
-    device = result.device or _UNKNOWN_DEVICE
-    agent = ReferenceUserAgent.__new__(ReferenceUserAgent)
-    agent.ua_string = ua
-    agent.browser = parse_browser(browser.family, browser.major, browser.minor, browser.patch)
-    agent.os = parse_operating_system(os.family, os.major, os.minor, os.patch, os.patch_minor)
-    agent.device = parse_device(device.family, device.brand, device.model)
-    return agent  # type: ignore[no-any-return]
-
-
-def _device_class(agent: _ReferenceAgent) -> str:
-    # Bot first: a crawler announcing a phone (Googlebot Smartphone) is still a crawler.
-    if agent.is_bot:
-        return "bot"
-    if agent.is_tablet:
-        return "tablet"
-    if agent.is_mobile:
-        return "mobile"
-    if agent.is_pc:
-        return "pc"
-    return "other"
-
-
-def _family(name: str) -> str | None:
-    return None if name == _OTHER else name
-
-
-def _info_from(agent: _ReferenceAgent) -> AgentInfo:
-    return AgentInfo(
-        name=_family(agent.browser.family),
-        version=agent.browser.version_string or None,
-        os_name=_family(agent.os.family),
-        os_version=agent.os.version_string or None,
-        device_name=_family(agent.device.family),
-        device_class=_device_class(agent),
-    )
-
-
-# What follows is the path _describe takes. Building the user_agents objects and reading their
-# is_* properties took nearly half the time of parsing a new string, so the same formatting and
-# rules are restated below over plain strings. The family lists are user_agents' own, imported,
-# so a release that edits them is followed here; a release that changes a rule is not, and the
-# tests comparing _describe with _info_from(_reference_agent(...)) on many real User-Agent
-# strings are there to catch that.
+# Building user_agents' UserAgent objects and reading their is_* properties took nearly half the
+# time of parsing a new string, so their version formatting and rules are restated below over
+# plain strings. The family lists are user_agents' own, imported, so a release that edits them is
+# followed here; a release that changes a rule is not, and the tests that compare the answers
+# with those of UserAgent objects built from the same ua-parser result, on many real User-Agent
+# strings, are there to catch that.
 _TABLET_DEVICES: Final = frozenset(TABLET_DEVICE_FAMILIES)
 _MOBILE_DEVICES: Final = frozenset(MOBILE_DEVICE_FAMILIES)
 _MOBILE_BROWSERS: Final = frozenset(MOBILE_BROWSER_FAMILIES)
