@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import io
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -185,6 +186,38 @@ def http_scope(path: str = "/", headers: list[tuple[bytes, bytes]] | None = None
         "client": ("192.0.2.7", 4000),
         "server": ("127.0.0.1", 8000),
     }
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param([(b"host", b"shop.test")], id="no-visitor-headers"),
+        pytest.param(
+            [
+                (b"user-agent", b"curl/8.5.0"),
+                (b"cookie", b"sessionid=abc"),
+                (b"referer", b"https://shop.test/"),
+                (b"sec-gpc", b"1"),
+            ],
+            id="browser",
+        ),
+        pytest.param(
+            [(b"cookie", b"a=1"), (b"x-request-id", b"r1"), (b"cookie", b"sessionid=abc")],
+            id="repeated-cookie-lines",
+        ),
+    ],
+)
+def test_the_request_path_keys_visitors_as_the_visitor_cache_does(
+    make_app: Callable[..., Any], headers: list[tuple[bytes, bytes]]
+) -> None:
+    # The middleware builds the cache key in its own pass over the headers (see
+    # VisitorCache.key): a visitor looked up first through the cache is found, not added again.
+    app = make_app(starlette_app(), output=io.StringIO())
+    visitors = app._visitors
+    visitors.facts("192.0.2.7", headers)
+    _asgi_call(app, http_scope("/", headers), [{"type": "http.request"}])
+    assert len(visitors) == 1
+    app.close()
 
 
 def test_client_disconnect_mid_stream_is_recorded_as_aborted(make_app: Callable[..., Any]) -> None:
