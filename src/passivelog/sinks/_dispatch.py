@@ -8,7 +8,7 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -571,13 +571,7 @@ class Dispatcher:
         The dispatcher keeps the dict: do not change it afterwards. With ``overflow="block"``
         this waits while a sink's queue is full.
         """
-        try:
-            if not self._started:
-                self.start()
-            for lane in self._lanes:
-                lane.put(record)
-        except Exception:  # pragma: no cover - defensive: logging never breaks a request
-            pass
+        self._to_lanes(_Lane.put, record)
 
     @property
     def line_limit(self) -> int | None:
@@ -593,11 +587,14 @@ class Dispatcher:
 
         For callers that render records themselves; the same guarantees as :meth:`emit`.
         """
+        self._to_lanes(_Lane.put_line, line)
+
+    def _to_lanes(self, put: Callable[[_Lane, Any], None], item: Any) -> None:
         try:
             if not self._started:
                 self.start()
             for lane in self._lanes:
-                lane.put_line(line)
+                put(lane, item)
         except Exception:  # pragma: no cover - defensive: logging never breaks a request
             pass
 
