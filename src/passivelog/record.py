@@ -190,11 +190,6 @@ _ids = _RequestIds()
 os.register_at_fork(after_in_child=_ids.reseed)
 
 
-def new_request_id() -> str:
-    """A fresh request id: 16 hex digits (64 random bits)."""
-    return _ids.next()
-
-
 def request_id_from(value: bytes | None) -> str:
     """The incoming ``X-Request-ID`` header value when it is a well-formed id, else a fresh id."""
     if value is not None and _REQUEST_ID.fullmatch(value):
@@ -515,4 +510,4 @@ class RecordBuilder:
         }
 
 
-__all__ = ["Outcome", "RecordBuilder", "new_request_id", "request_id_from"]
+__all__ = ["Outcome", "RecordBuilder", "request_id_from"]

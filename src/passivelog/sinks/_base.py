@@ -95,11 +95,6 @@ def render_line(record: Mapping[str, Any], schema: str) -> bytes:
     return to_json_line(shape(record, schema))
 
 
-def render_lines(records: Sequence[Mapping[str, Any]], schema: str) -> bytes:
-    """Return the records as JSON lines with the field names of ``schema``."""
-    return b"".join(render_line(record, schema) for record in records)
-
-
 def render_capped(record: Mapping[str, Any], max_bytes: int, schema: str) -> tuple[bytes, bool]:
     """Return ``record``'s JSON line in ``schema``, cut to fit ``max_bytes`` (see
     :func:`cap_record`), and whether it was cut. The common case renders once."""
@@ -131,11 +126,6 @@ def join_chunks(lines: Iterable[bytes]) -> Iterator[bytes]:
         size += len(line)
     if chunk:
         yield b"".join(chunk)
-
-
-def render_chunks(records: Sequence[Mapping[str, Any]], schema: str) -> Iterator[bytes]:
-    """Yield the records as JSON lines, joined into chunks of at most :data:`CHUNK_BYTES`."""
-    return join_chunks(render_line(record, schema) for record in records)
 
 
 def utc_now() -> str:
