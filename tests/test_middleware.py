@@ -384,6 +384,9 @@ def test_recorded_keys_are_all_declared(make_app: Callable[..., Any]) -> None:
         ({"referrer_mode": "keep"}, "keep"),
         ({"overflow": "maybe"}, "overflow"),
         ({"output": 42}, "output"),
+        ({"visitor_cache_size": -1}, "visitor_cache_size"),
+        ({"visitor_cache_size": True}, "visitor_cache_size"),
+        ({"page_cache_size": 2.5}, "page_cache_size"),
     ],
     ids=[
         "ip-mode",
@@ -394,6 +397,9 @@ def test_recorded_keys_are_all_declared(make_app: Callable[..., Any]) -> None:
         "referrer-mode",
         "overflow",
         "output",
+        "visitor-cache-negative",
+        "visitor-cache-bool",
+        "page-cache-float",
     ],
 )
 def test_bad_configuration_raises_value_error(options: dict[str, Any], message: str) -> None:

@@ -23,6 +23,7 @@ from passivelog.optout import NO_OPT_OUT, OptOutPolicy
 from passivelog.pseudonym import Pseudonymiser
 from passivelog.render import json_members, json_string
 from passivelog.scrub import ReferrerScrubber, UrlScrubber
+from passivelog.sinks._base import check_number
 from passivelog.visitor import VISITOR_HEADERS, Headers, VisitorCache, VisitorFacts, remember
 
 # An incoming request id is kept only when it looks like an id: a bounded run of URL-safe
@@ -264,15 +265,7 @@ class RecordBuilder:
         self._escaped: dict[str, bytes] = {}
         watched = optout.watched_headers if optout is not None else frozenset()
         self._pages: OrderedDict[int, _Page] = OrderedDict()
-        if (
-            isinstance(page_cache_size, bool)
-            or not isinstance(page_cache_size, int)
-            or page_cache_size < 0
-        ):
-            raise ValueError(
-                "page_cache_size must be an int >= 0 (0 disables the cache), "
-                f"got {page_cache_size!r}"
-            )
+        check_number("page_cache_size", page_cache_size, minimum=0, integer=True)  # 0: no cache
         self._pages_size = page_cache_size
         self._visitors = VisitorCache(
             self.describe_visitor, headers=VISITOR_HEADERS | watched, size=visitor_cache_size

@@ -21,6 +21,7 @@ from typing import Any, Final, TypeVar
 
 from passivelog.optout import OptOutDecision
 from passivelog.render import json_members
+from passivelog.sinks._base import check_number
 
 Headers = Sequence[tuple[bytes, bytes]]
 _V = TypeVar("_V")
@@ -77,10 +78,7 @@ class VisitorCache:
     __slots__ = ("_cache", "_describe", "_size", "names")
 
     def __init__(self, describe: Describe, *, headers: Iterable[bytes], size: int) -> None:
-        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-            raise ValueError(
-                f"visitor_cache_size must be an int >= 0 (0 disables the cache), got {size!r}"
-            )
+        check_number("visitor_cache_size", size, minimum=0, integer=True)  # 0: no cache
         self._describe = describe
         self._size = size
         self._cache: OrderedDict[int, VisitorFacts] = OrderedDict()
