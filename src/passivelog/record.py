@@ -402,15 +402,9 @@ class RecordBuilder:
             return None
         page = self._page(path, query, referrer, host)
         escaped = self._escaped
-        method_json = escaped.get(method)
-        if method_json is None:
-            method_json = self._escape(method)
-        scheme_json = escaped.get(scheme)
-        if scheme_json is None:
-            scheme_json = self._escape(scheme)
-        version_json = escaped.get(http_version)
-        if version_json is None:
-            version_json = self._escape(http_version)
+        method_json = escaped.get(method) or self._escape(method)
+        scheme_json = escaped.get(scheme) or self._escape(scheme)
+        version_json = escaped.get(http_version) or self._escape(http_version)
         path_json = page.path_json
         return _LINE % (
             self._timestamps.format_bytes(end_time_ns),
