@@ -26,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -306,6 +307,12 @@ WRK_RUNS = [
 ]
 
 
+def _write_server_app(tmp: str) -> None:
+    Path(tmp, "benchapp.py").write_text(
+        SERVER_APP.format(src=str(ROOT / "src"), bench=str(ROOT / "bench"))
+    )
+
+
 def _server_command(port: int, access_log: bool) -> list[str]:
     cmd = [sys.executable, "-m", "uvicorn", "benchapp:app", "--port", str(port)]
     cmd += ["--no-proxy-headers"]
@@ -316,10 +323,13 @@ def _server_command(port: int, access_log: bool) -> list[str]:
     return cmd
 
 
-def _serve(tmp: str, port: int, variant: str, access_log: bool) -> subprocess.Popen[bytes]:
+def _serve(
+    tmp: str, port: int, variant: str, access_log: bool, wrapper: Sequence[str] = ()
+) -> subprocess.Popen[bytes]:
+    # ``wrapper``: a command the server runs under (valgrind).
     env = dict(os.environ, BENCH_VARIANT=variant, PYTHONPATH=tmp)
     return subprocess.Popen(
-        _server_command(port, access_log),
+        [*wrapper, *_server_command(port, access_log)],
         env=env,
         cwd=tmp,
         stdout=subprocess.DEVNULL,
@@ -369,9 +379,7 @@ def wrk(duration: int, connections: int, rounds: int = 5) -> dict[str, Any]:
     rps: dict[str, list[float]] = {label: [] for label, _, _ in WRK_RUNS}
     cpu_us: dict[str, list[float]] = {label: [] for label, _, _ in WRK_RUNS}
     with tempfile.TemporaryDirectory() as tmp:
-        Path(tmp, "benchapp.py").write_text(
-            SERVER_APP.format(src=str(ROOT / "src"), bench=str(ROOT / "bench"))
-        )
+        _write_server_app(tmp)
         lua = Path(tmp, "headers.lua")
         lua.write_text(
             "".join(
@@ -420,9 +428,9 @@ def wrk(duration: int, connections: int, rounds: int = 5) -> dict[str, Any]:
     return results
 
 
-def _send_requests(port: int, count: int, connections: int) -> None:
+def _send_requests(port: int, count: int, connections: int) -> int:
     # A fixed number of requests (wrk runs for a time, not a count), over keep-alive connections,
-    # each waiting for its response before sending the next.
+    # each waiting for its response before sending the next. Returns how many were sent.
     request = (
         b"GET /products/42?utm_source=news&page=2 HTTP/1.1\r\n"
         + b"".join(name + b": " + value + b"\r\n" for name, value in HEADERS)
@@ -446,6 +454,7 @@ def _send_requests(port: int, count: int, connections: int) -> None:
         thread.start()
     for thread in threads:
         thread.join()
+    return count // connections * connections
 
 
 def _wait_for_port(port: int, proc: subprocess.Popen[bytes], seconds: float) -> None:
@@ -477,23 +486,17 @@ def instructions(count: int, connections: int = 1) -> dict[str, Any]:
         return {"skipped": "valgrind is not installed (Debian package valgrind)"}
     per_request: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        Path(tmp, "benchapp.py").write_text(
-            SERVER_APP.format(src=str(ROOT / "src"), bench=str(ROOT / "bench"))
-        )
+        _write_server_app(tmp)
         for label, variant, access_log in WRK_RUNS:
             port = free_port()
             out = Path(tmp, f"callgrind.{label}")
-            cmd = [valgrind, "--tool=callgrind", f"--callgrind-out-file={out}"]
-            cmd += _server_command(port, access_log)
-            env = dict(os.environ, BENCH_VARIANT=variant, PYTHONPATH=tmp)
-            proc = subprocess.Popen(
-                cmd, env=env, cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-            )
+            wrapper = [valgrind, "--tool=callgrind", f"--callgrind-out-file={out}"]
+            proc = _serve(tmp, port, variant, access_log, wrapper)
             try:
                 _wait_for_port(port, proc, 180)
                 _send_requests(port, 400, connections)
                 subprocess.run([control, "-z", str(proc.pid)], check=True, capture_output=True)
-                _send_requests(port, count, connections)
+                sent = _send_requests(port, count, connections)
                 subprocess.run([control, "-d", str(proc.pid)], check=True, capture_output=True)
             finally:
                 proc.send_signal(signal.SIGINT)
@@ -505,7 +508,7 @@ def instructions(count: int, connections: int = 1) -> dict[str, Any]:
                 for line in dump.read_text().splitlines()
                 if line.startswith(("summary:", "totals:"))
             )
-            per_request[label] = int(totals) / count
+            per_request[label] = int(totals) / sent
     bare = per_request["bare"]
     return {
         label: {
