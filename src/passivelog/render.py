@@ -24,6 +24,15 @@ def _clean(value: Any) -> Any:
     return str(value)
 
 
+def _dumps(value: Any, option: int = 0) -> bytes:
+    # orjson refuses lone surrogates and integers beyond 64 bits: such values are cleaned, and
+    # the whole value is encoded again.
+    try:
+        return orjson.dumps(value, option=option)
+    except (TypeError, ValueError):
+        return orjson.dumps(_clean(value), option=option)
+
+
 def to_json_line(record: Mapping[str, Any]) -> bytes:
     """Return ``record`` as one JSON object terminated by ``\\n``.
 
@@ -31,18 +40,12 @@ def to_json_line(record: Mapping[str, Any]) -> bytes:
     cannot encode are cleaned and encoded again. orjson escapes ``\\n`` and ``\\r`` inside strings,
     so the only newline in the output is the terminator.
     """
-    try:
-        return orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
-    except (TypeError, ValueError):
-        return orjson.dumps(_clean(record), option=orjson.OPT_APPEND_NEWLINE)
+    return _dumps(record, orjson.OPT_APPEND_NEWLINE)
 
 
 def json_string(value: str) -> bytes:
     """Return ``value`` as a JSON string, quotes included, as :func:`to_json_line` writes it."""
-    try:
-        return orjson.dumps(value)
-    except (TypeError, ValueError):
-        return orjson.dumps(_clean(value))
+    return _dumps(value)
 
 
 def json_members(record: Mapping[str, Any]) -> bytes:
@@ -54,8 +57,4 @@ def json_members(record: Mapping[str, Any]) -> bytes:
     """
     if not record:
         return b""
-    try:
-        rendered = orjson.dumps(record)
-    except (TypeError, ValueError):
-        rendered = orjson.dumps(_clean(record))
-    return b"," + rendered[1:-1]  # without "{" and "}"
+    return b"," + _dumps(record)[1:-1]  # without "{" and "}"
