@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from passivelog.agent import AgentParser
-from passivelog.client import IpReducer, TrustedProxies
+from passivelog.client import IP_MODES, IpReducer, TrustedProxies
 from passivelog.cookies import CookieIdentifier
 from passivelog.geo import MaxMindLocator
 from passivelog.optout import OptOutPolicy
@@ -107,6 +107,7 @@ texts = st.text(max_size=120) | st.sampled_from(["/", "/shop/42", "/a b", "/\u20
     status=st.integers(min_value=100, max_value=599),
     body=st.integers(min_value=0, max_value=2**40),
     version=st.sampled_from(["1.0", "1.1", "2", "3"]) | st.text(max_size=5),
+    ip_mode=st.sampled_from(IP_MODES),
 )
 def test_the_line_is_the_rendered_record(
     city_db: Path,
@@ -123,6 +124,7 @@ def test_the_line_is_the_rendered_record(
     status: int,
     body: int,
     version: str,
+    ip_mode: str,
 ) -> None:
     headers = [(b"user-agent", ua), (b"cookie", cookie)]
     for name, value in (
@@ -133,7 +135,7 @@ def test_the_line_is_the_rendered_record(
     ):
         if value is not None:
             headers.append((name, value))
-    b = builder(city_db, log_ad_id=True)
+    b = builder(city_db, log_ad_id=True, ip_mode=ip_mode)
     values = values_for(
         b,
         headers,

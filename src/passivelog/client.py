@@ -471,6 +471,11 @@ class IpReducer:
     def __repr__(self) -> str:
         return f"IpReducer({self._mode!r})"
 
+    @property
+    def mode(self) -> str:
+        """The mode, one of :data:`IP_MODES`."""
+        return self._mode
+
     def reduce(self, ip: str | None) -> str | None:
         """Return ``ip`` (normalised, or ``None``) reduced as the mode says; never raises."""
         if not isinstance(ip, str):

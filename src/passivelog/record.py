@@ -219,6 +219,7 @@ class RecordBuilder:
         "_cookie_ids",
         "_escaped",
         "_geo",
+        "_ip_field",
         "_log_ad_id",
         "_log_user_agent",
         "_optout",
@@ -252,6 +253,10 @@ class RecordBuilder:
     ) -> None:
         self._trusted = trusted
         self._reducer = reducer
+        # A keyed hash is not an address: ECS types client.ip as `ip`, and Elasticsearch, with an
+        # ECS template, rejects a whole document whose client.ip does not parse as one. So the
+        # pseudonym has a field of its own.
+        self._ip_field = f.IP_ID if reducer.mode == "hash" else f.CLIENT_IP
         self._geo = geo
         self._agent = agent
         self._cookie_ids = cookie_ids
@@ -303,7 +308,7 @@ class RecordBuilder:
                     _copy_present(fields, region, _GEO_FIELDS)
             reduced = self._reducer.reduce(ip)
             if reduced is not None:
-                fields[f.CLIENT_IP] = reduced
+                fields[self._ip_field] = reduced
 
         info = self._agent.parse(user_agent)
         if info is not None:

@@ -40,6 +40,7 @@ EVENT_DATASET: Final = "event.dataset"
 EVENT_DURATION: Final = "event.duration"
 EVENT_OUTCOME: Final = "event.outcome"
 CLIENT_IP: Final = "client.ip"
+IP_ID: Final = "passivelog.ip_id"
 GEO_COUNTRY: Final = "client.geo.country_iso_code"
 GEO_REGION: Final = "client.geo.region_iso_code"
 GEO_REGION_NAME: Final = "client.geo.region_name"
@@ -118,7 +119,16 @@ FIELDS: Final[tuple[FieldSpec, ...]] = (
         "client.address",
         "string",
         "203.0.113.0",
-        "Per `ip_mode`: full, truncated (/24, /48), keyed hash, or absent.",
+        "Per `ip_mode`: full or truncated (/24, /48); absent with `hash` and `drop`. Always an "
+        "address, as ECS's `ip` type asks.",
+    ),
+    FieldSpec(
+        IP_ID,
+        IP_ID,
+        "string",
+        "b7TqV0xk3LwPz9R1mYcN2A",
+        'Only with `ip_mode="hash"`: keyed HMAC-SHA256 pseudonym of the full address. Kept out of '
+        "`client.ip`, which Elasticsearch maps as type `ip` and would reject it in.",
     ),
     FieldSpec(
         GEO_COUNTRY,
