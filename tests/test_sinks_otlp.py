@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,6 +21,7 @@ import pytest
 from passivelog import schema
 from passivelog.sinks import SELF_DATASET, Dispatcher, OtlpSink
 
+from .test_fork import NO_FORK, through_a_fork
 from .test_sinks import accepting, free_port, make_record, wait_until
 
 pytest.importorskip("opentelemetry.exporter.otlp.proto.http", reason="needs passivelog[otlp]")
@@ -261,3 +263,18 @@ def test_records_sent_while_the_collector_is_down_are_delivered_once_it_is_up(
     assert wait_until(lambda: len(rotel.received()) >= len(sent))
     ids = [r.attributes["passivelog.request_id"] for r in rotel.received()]
     assert sorted(ids) == sorted(r[schema.REQUEST_ID] for r in sent), "each one exactly once"
+
+
+@pytest.mark.receivers
+@NO_FORK
+def test_a_forked_child_exports_through_its_own_otlp_connection(rotel: Rotel) -> None:
+    # The child gets an exporter of its own (OtlpSink.after_fork). Taking turns, parent and
+    # child could share one keep-alive connection and still pass; at the same time, they would
+    # read each other's responses. What this checks is that each record arrives once.
+    rotel.start()
+    sink = OtlpSink(f"http://127.0.0.1:{rotel.port}/v1/logs", timeout=2)
+    sent = through_a_fork(sink)
+    assert wait_until(lambda: len(rotel.received()) >= len(sent), 10)
+    ids = Counter(r.attributes["passivelog.request_id"] for r in rotel.received())
+    assert sorted(ids) == sorted(record[schema.REQUEST_ID] for record in sent)
+    assert set(ids.values()) == {1}

@@ -27,6 +27,7 @@ import pytest
 from passivelog import schema
 from passivelog.sinks import SELF_DATASET, Dispatcher, SyslogSink
 
+from .test_fork import NO_FORK, through_a_fork
 from .test_sinks import accepting, free_port, make_record, wait_until
 
 RSYSLOGD = shutil.which("rsyslogd") or shutil.which(
@@ -471,3 +472,15 @@ def test_closing_a_never_used_tcp_sink_does_nothing() -> None:
     with contextlib.suppress(Exception):
         sink.close()
     sink.close()
+
+
+@pytest.mark.receivers
+@NO_FORK
+def test_a_forked_child_opens_its_own_syslog_connection(rsyslog: Rsyslog) -> None:
+    # Sharing the parent's TCP connection, the child's close would half-close it for both, and
+    # the parent would resend what it sent last: duplicates at the receiver.
+    sent = through_a_fork(SyslogSink(f"tcp://127.0.0.1:{rsyslog.tcp_port}", timeout=2))
+    assert wait_until(lambda: len(rsyslog.records()) >= len(sent), 10)
+    ids = Counter(record[schema.REQUEST_ID] for record in rsyslog.records())
+    assert sorted(ids) == sorted(record[schema.REQUEST_ID] for record in sent)
+    assert set(ids.values()) == {1}

@@ -43,6 +43,10 @@ class Sink(Protocol):
     ``max_record_bytes`` (a hard limit of its transport, such as a UDP datagram; 0 when none) and
     ``resent`` (records it sent again on its own, counted as retried), which the dispatcher reads.
 
+    A sink that holds a connection should define ``after_fork()``: the dispatcher calls it in a
+    child process right after ``os.fork()``, before the child writes, to let go of what belongs
+    to the parent (without shutting it down) so the child opens its own.
+
     A sink that writes JSON lines may define ``write_lines(lines)`` too: the dispatcher then
     renders each record once, on the request path, in the sink's ``schema`` and within the size
     cap, and hands it the lines (each ending in ``\n``) instead of calling ``write_batch``.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import random
 import threading
 import time
@@ -115,6 +116,11 @@ class _Lane:
         self.lines = callable(getattr(sink, "write_lines", None))
         self.schema = getattr(sink, "schema", "ecs")
 
+        self._fresh_state()
+
+    def _fresh_state(self) -> None:
+        # Everything that belongs to one process: the lock and conditions, the queue, the
+        # counters and the worker. Also run in a child process after fork (after_fork).
         self.lock = threading.Lock()
         self.has_items = threading.Condition(self.lock)
         self.has_space = threading.Condition(self.lock)
@@ -139,6 +145,24 @@ class _Lane:
         self.failed = 0
         self.retried = 0
         self.truncated = 0
+
+    def after_fork(self) -> None:
+        """In a child process just forked: start over with this process's own state.
+
+        The parent's worker thread did not come along, and its lock may have been held at the
+        fork. What was queued is the parent's, which the parent writes: writing it here too
+        would duplicate it. A sink's connections are the parent's as well (``after_fork`` on
+        the sink, when it has one, drops them).
+        """
+        closed = self.closed
+        self._fresh_state()
+        self.closed = closed
+        after_fork = getattr(self.sink, "after_fork", None)
+        if callable(after_fork):
+            try:
+                after_fork()
+            except Exception as exc:
+                self._note_error(exc)
 
     # ------------------------------------------------------------------ request path
     def put(self, record: dict[str, Any]) -> None:
@@ -357,9 +381,13 @@ class _Reporter:
 
     def __init__(self, lanes: Sequence[_Lane]) -> None:
         self.lanes = lanes
+        self.reset()
+
+    def reset(self) -> None:
+        # Also in a forked child, whose lanes count from zero again.
         self.lock = threading.Lock()
         self.next_at = 0.0
-        self.seen = {id(lane): (0, 0) for lane in lanes}
+        self.seen = {id(lane): (0, 0) for lane in self.lanes}
 
     def maybe_report(self, *, force: bool = False) -> bool:
         """Report losses not reported yet (at most once a second unless forced)."""
@@ -423,6 +451,9 @@ class _Shutdown:
         self.lock = threading.Lock()
         self.done = False
 
+    def after_fork(self) -> None:
+        self.lock = threading.Lock()  # ``done`` stays: a closed dispatcher stays closed
+
     def _settle(self, deadline: float) -> list[bool]:
         targets = [(lane, lane.request_flush()) for lane in self.lanes]
         return [lane.wait_settled(target, deadline) for lane, target in targets]
@@ -461,6 +492,21 @@ class _Shutdown:
 
 def _close_at_exit(shutdown: _Shutdown, timeout: float) -> None:
     shutdown.close(timeout)
+
+
+# Every dispatcher of this process, held weakly, so that a forked child can set up its own
+# workers (Dispatcher._after_fork); the same reason the logging module and OpenTelemetry's
+# batch processors re-create their locks and threads in os.register_at_fork hooks.
+_LIVE: weakref.WeakSet[Dispatcher] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for dispatcher in list(_LIVE):
+        dispatcher._after_fork()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX only; there is no fork elsewhere
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class Dispatcher:
@@ -547,6 +593,7 @@ class Dispatcher:
         self._shutdown = _Shutdown(self._lanes, self._reporter)
         self._start_lock = threading.Lock()
         self._started = False
+        _LIVE.add(self)
         # Weak: holds the lanes, not the dispatcher. Runs at interpreter exit if close() was not
         # called (a fallback only: uvicorn and granian workers never run atexit, so the
         # middleware closes on lifespan shutdown), or when the dispatcher is collected.
@@ -555,6 +602,19 @@ class Dispatcher:
     @property
     def sinks(self) -> list[Sink]:
         return [lane.sink for lane in self._lanes]
+
+    def _after_fork(self) -> None:
+        # A child of os.fork() has none of the parent's worker threads: without this, a
+        # dispatcher that had started before the fork queued the child's records for workers
+        # that do not exist, lost them all, and with overflow="block" stopped the app once the
+        # queue was full. Servers that fork after loading the app (gunicorn --preload, a
+        # master that forks workers) and multiprocessing's fork start method get here.
+        self._start_lock = threading.Lock()
+        self._started = False
+        for lane in self._lanes:
+            lane.after_fork()
+        self._reporter.reset()
+        self._shutdown.after_fork()
 
     def start(self) -> None:
         """Start the worker threads (done by the first :meth:`emit` otherwise)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import functools
 import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -120,9 +121,13 @@ class OtlpSink:
         self._resource = Resource.create({"service.name": service_name})
         self._scope = InstrumentationScope("passivelog", _version())
         self._closed = False
-        self._exporter = OTLPLogExporter(
-            endpoint=endpoint, headers=dict(headers) if headers else None, timeout=float(timeout)
+        self._new_exporter = functools.partial(
+            OTLPLogExporter,
+            endpoint=endpoint,
+            headers=dict(headers) if headers else None,
+            timeout=float(timeout),
         )
+        self._exporter = self._new_exporter()
 
     def to_log_record(self, record: Mapping[str, Any]) -> Any:
         """Return ``record`` as the SDK's ``ReadableLogRecord``."""
@@ -155,6 +160,15 @@ class OtlpSink:
         if result is not self._success:
             # The exporter logs the cause (refused, HTTP status) to its own logger.
             raise ConnectionError(f"OTLP export to {self.endpoint} failed")
+
+    def after_fork(self) -> None:
+        """In a forked child: a new exporter, so that its HTTP connections are its own.
+
+        The parent's exporter pools keep-alive connections that the child must neither use
+        (requests of two processes would interleave on them) nor shut down (that would end them
+        for the parent), so it is only let go.
+        """
+        self._exporter = self._new_exporter()
 
     def close(self) -> None:
         if not self._closed:

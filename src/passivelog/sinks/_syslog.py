@@ -243,6 +243,19 @@ class SyslogSink:
             self._finish_stream()
         self._drop_socket()
 
+    def after_fork(self) -> None:
+        """In a forked child: forget the parent's connection and the parent's records.
+
+        Two processes writing into one TCP connection would interleave their frames, and the
+        records kept for a resend are the parent's to resend. Closing the inherited descriptor
+        leaves the parent's connection open (no shutdown, which would end it for both).
+        """
+        self._drop_socket()
+        self._sent.clear()
+        self._sent_bytes = 0
+        self._replay = []
+        self.resent = 0
+
     # ------------------------------------------------------------------ datagrams
     def _send_datagrams(self, messages: list[bytes]) -> None:
         sock = self._sock
