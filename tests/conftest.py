@@ -50,6 +50,32 @@ def write_city_db(path: Path, networks: dict[str, dict[str, Any]] = TEST_NETWORK
     return write_mmdb(path, "Test-City", records)
 
 
+def http_scope(
+    path: str = "/",
+    headers: list[tuple[bytes, bytes]] | None = None,
+    *,
+    query: bytes = b"",
+    client: Any = ("192.0.2.7", 4000),
+    scheme: str = "http",
+    scope_type: str = "http",
+) -> dict[str, Any]:
+    """A request scope as an ASGI server builds it (``headers`` None: just a Host header)."""
+    return {
+        "type": scope_type,
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": scheme,
+        "path": path,
+        "raw_path": path.encode("utf-8", "surrogatepass"),
+        "query_string": query,
+        "root_path": "",
+        "headers": headers if headers is not None else [(b"host", b"shop.test")],
+        "client": client,
+        "server": ("127.0.0.1", 8000),
+    }
+
+
 @pytest.fixture(scope="session")
 def city_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_city_db(tmp_path_factory.mktemp("geo") / "test-city.mmdb")

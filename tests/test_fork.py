@@ -26,7 +26,7 @@ import pytest
 from passivelog import PassiveLogMiddleware
 from passivelog.sinks import Dispatcher, FileSink, Sink
 
-from .conftest import SECRET
+from .conftest import SECRET, http_scope
 from .test_sinks import make_record
 
 NO_FORK = pytest.mark.skipif(not hasattr(os, "fork"), reason="no os.fork on this platform")
@@ -68,20 +68,7 @@ def get(app: Any, path: str) -> None:
     async def send(message: dict[str, Any]) -> None:
         return None
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [],
-        "client": ("192.0.2.1", 1),
-        "server": ("127.0.0.1", 80),
-    }
+    scope = http_scope(path, [], client=("192.0.2.1", 1))
     asyncio.run(app(scope, receive, send))
 
 

@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 from passivelog.render import to_json_line
 from passivelog.testing import capture_records
 
+from .conftest import http_scope
+
 header_bytes = st.binary(max_size=300)
 header_names = st.sampled_from(
     [
@@ -58,20 +60,7 @@ def call(
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode("utf-8", "surrogatepass"),
-        "query_string": query,
-        "root_path": "",
-        "headers": headers,
-        "client": client,
-        "server": ("127.0.0.1", 80),
-    }
+    scope = http_scope(path, headers, query=query, client=client)
     with capture_records() as records:
         asyncio.run(app(scope, receive, send))
     assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"]

@@ -21,7 +21,7 @@ from starlette.websockets import WebSocket
 from passivelog import PassiveLogMiddleware, schema
 from passivelog.testing import capture_records
 
-from .conftest import SECRET, SHARED
+from .conftest import SECRET, SHARED, http_scope
 
 
 class Boom(Exception):
@@ -169,23 +169,6 @@ def _asgi_call(
 
     asyncio.run(go())
     return sent
-
-
-def http_scope(path: str = "/", headers: list[tuple[bytes, bytes]] | None = None) -> dict[str, Any]:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": headers or [(b"host", b"shop.test")],
-        "client": ("192.0.2.7", 4000),
-        "server": ("127.0.0.1", 8000),
-    }
 
 
 @pytest.mark.parametrize(

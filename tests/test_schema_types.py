@@ -33,7 +33,7 @@ from passivelog.render import to_json_line
 from passivelog.testing import capture_records
 from tests.test_hostile import call, header_bytes, header_names, ok_app, paths
 
-from .conftest import SHARED
+from .conftest import SHARED, http_scope
 
 MakeApp = Callable[..., Any]
 
@@ -227,20 +227,13 @@ def _run(app: Any, scope_type: str, messages: list[dict[str, Any]]) -> list[dict
     async def send(message: dict[str, Any]) -> None:
         return None
 
-    scope = {
-        "type": scope_type,
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http" if scope_type == "http" else "ws",
-        "path": "/x",
-        "raw_path": b"/x",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"x-forwarded-for", b"192.0.2.9")],
-        "client": ("10.0.0.1", 1),
-        "server": ("127.0.0.1", 80),
-    }
+    scope = http_scope(
+        "/x",
+        [(b"x-forwarded-for", b"192.0.2.9")],
+        client=("10.0.0.1", 1),
+        scheme="http" if scope_type == "http" else "ws",
+        scope_type=scope_type,
+    )
     # The app's exception propagates (test_middleware checks that); here only the record counts.
     with capture_records() as records, contextlib.suppress(RuntimeError, OSError):
         asyncio.run(app(scope, receive, send))
