@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import operator
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -20,6 +21,7 @@ from passivelog.optout import (
     NO_OPT_OUT,
     SIGNALS,
     STATE_KEY,
+    DecisionView,
     OptOutDecision,
     OptOutPolicy,
     _parse_cookie_date,
@@ -162,9 +164,45 @@ def test_repr_names_the_signals_and_the_toggle() -> None:
     )
 
 
-def test_the_app_gets_the_decision_itself() -> None:
+def test_the_app_gets_a_view_that_notes_it_was_read() -> None:
     assert STATE_KEY == "passivelog_opt_out"
-    assert POLICY.state_for_app(GPC) is GPC
+    for read in (
+        lambda view: view.opted_out,
+        lambda view: view.signals,
+        lambda view: view.decision,
+        lambda view: view == GPC,
+        repr,
+    ):
+        view = POLICY.state_for_app(GPC)
+        assert isinstance(view, DecisionView)
+        assert not view.read
+        read(view)
+        assert view.read
+    view = POLICY.state_for_app(GPC)
+    assert (view.opted_out, view.signals, view.decision) == (True, ("gpc",), GPC)
+    assert view == GPC and operator.eq(GPC, view) and view != NO_OPT_OUT  # both directions
+    assert hash(view) == hash(GPC)
+    assert POLICY.state_for_app(GPC) is not POLICY.state_for_app(GPC), "one view per request"
+
+
+def test_without_vary_the_app_gets_the_decision_itself() -> None:
+    assert NO_VARY.state_for_app(GPC) is GPC
+
+
+@pytest.mark.parametrize(
+    ("cookies", "expected"),
+    [
+        pytest.param({}, False, id="none"),
+        pytest.param({"sessionid": "abc", "theme": "dark"}, False, id="no-ad-cookie"),
+        pytest.param({"sessionid": "abc", "_ga": "GA1.1.2.3"}, True, id="ga"),
+        pytest.param({"_ga_XYZ123": "GS1.1"}, True, id="prefix"),
+        pytest.param({"_fbp": ""}, True, id="empty-value-counts"),
+        pytest.param({"_GA": "x"}, False, id="names-are-case-sensitive"),
+        pytest.param({"ad_opt_out": "1"}, False, id="the-opt-out-cookie-is-no-ad-cookie"),
+    ],
+)
+def test_carries_ad_cookies(cookies: dict[str, str], expected: bool) -> None:
+    assert POLICY.carries_ad_cookies(cookies) is expected
 
 
 # -- ad cookies ----------------------------------------------------------------------------------
@@ -495,6 +533,94 @@ def test_vary_names_the_signal_headers(before: Headers, after: Headers) -> None:
 def test_vary_left_alone_when_nothing_to_add(vary: bytes) -> None:
     headers = [(b"vary", vary)]
     assert POLICY.response_headers(headers, NO_OPT_OUT) is headers
+
+
+SETS_GA = (b"set-cookie", b"_ga=GA1.2.3.4; Path=/; Max-Age=63072000")
+DELETES_GA = (b"set-cookie", b"_ga=; Path=/; Max-Age=0")
+SESSION = (b"set-cookie", b"sessionid=abc; HttpOnly")
+VARY_COOKIE = (b"vary", b"Cookie")
+
+
+@pytest.mark.parametrize(
+    ("policy", "headers", "decision", "read", "ad_cookies", "after"),
+    [
+        pytest.param(POLICY, [], NO_OPT_OUT, False, False, [], id="untouched-stays-cacheable"),
+        pytest.param(POLICY, [SESSION], GPC, False, False, [SESSION], id="opted-out-untouched"),
+        pytest.param(POLICY, [], NO_OPT_OUT, True, False, [(b"vary", ALL_VARY)], id="app-read"),
+        pytest.param(
+            POLICY, [], NO_OPT_OUT, False, True, [], id="ad-cookies-sent-app-ignores-cookies"
+        ),
+        pytest.param(
+            POLICY,
+            [VARY_COOKIE],
+            NO_OPT_OUT,
+            False,
+            True,
+            [(b"vary", b"Cookie, Sec-GPC, DNT, X-Ad-Opt-Out")],
+            id="ad-cookies-sent-app-varies-by-cookie",
+        ),
+        pytest.param(
+            POLICY,
+            [VARY_COOKIE],
+            NO_OPT_OUT,
+            False,
+            False,
+            [VARY_COOKIE],
+            id="app-varies-by-cookie-no-ad-cookies-sent",
+        ),
+        pytest.param(
+            OptOutPolicy(strip_request_cookies=False),
+            [VARY_COOKIE],
+            GPC,
+            False,
+            True,
+            [VARY_COOKIE],
+            id="ad-cookies-sent-but-never-hidden",
+        ),
+        pytest.param(
+            POLICY, [(b"vary", b"*")], NO_OPT_OUT, True, True, [(b"vary", b"*")], id="vary-star"
+        ),
+        pytest.param(
+            POLICY,
+            [SETS_GA],
+            NO_OPT_OUT,
+            False,
+            False,
+            [SETS_GA, (b"vary", ALL_VARY)],
+            id="sets-an-ad-cookie",
+        ),
+        pytest.param(
+            POLICY, [SETS_GA], GPC, False, False, [(b"vary", ALL_VARY)], id="ad-cookie-removed"
+        ),
+        pytest.param(
+            POLICY, [DELETES_GA], GPC, False, False, [DELETES_GA], id="deleting-is-the-same-for-all"
+        ),
+        pytest.param(
+            OptOutPolicy(strip_set_cookie=False),
+            [SETS_GA],
+            GPC,
+            False,
+            False,
+            [SETS_GA],
+            id="set-cookie-never-stripped",
+        ),
+        pytest.param(NO_VARY, [SETS_GA], NO_OPT_OUT, True, True, [SETS_GA], id="vary-off"),
+    ],
+)
+def test_vary_only_where_the_response_may_differ(
+    policy: OptOutPolicy,
+    headers: Headers,
+    decision: OptOutDecision,
+    read: bool,
+    ad_cookies: bool,
+    after: Headers,
+) -> None:
+    result = policy.response_headers(
+        headers, decision, decision_read=read, ad_cookies_sent=ad_cookies
+    )
+    assert result == after
+    if after == headers:
+        assert result is headers
 
 
 def test_vary_is_added_to_opted_out_responses_too() -> None:

@@ -20,7 +20,7 @@ from passivelog.client import IP_MODES, IpReducer, TrustedProxies
 from passivelog.cookies import DEFAULT_ID_COOKIES, CookieIdentifier
 from passivelog.emit import Emitter
 from passivelog.geo import DEFAULT, GeoLocator, MaxMindLocator, resolve_geo_db
-from passivelog.optout import OptOutDecision, OptOutPolicy
+from passivelog.optout import DecisionView, OptOutDecision, OptOutPolicy
 from passivelog.pseudonym import pseudonymiser_from
 from passivelog.record import Outcome, RecordBuilder, request_id_from
 from passivelog.scrub import ReferrerScrubber, UrlScrubber
@@ -223,9 +223,10 @@ class PassiveLogMiddleware:
         if state is None:
             state = scope["state"] = {}
         state["passivelog_request_id"] = request_id
-        state["passivelog_opt_out"] = decision
-        method = "WS" if websocket else scope.get("method", "GET")
         policy = self._optout
+        view = policy.state_for_app(decision) if policy is not None else decision
+        state["passivelog_opt_out"] = view
+        method = "WS" if websocket else scope.get("method", "GET")
 
         app_scope = scope
         if policy is not None and decision.opted_out:
@@ -257,7 +258,12 @@ class PassiveLogMiddleware:
                     original = message.get("headers") or []
                     if not isinstance(original, list):
                         original = list(original)
-                    filtered = policy.response_headers(original, decision)
+                    filtered = policy.response_headers(
+                        original,
+                        decision,
+                        decision_read=view.read if type(view) is DecisionView else True,
+                        ad_cookies_sent=visitor.ad_cookies,
+                    )
                     if filtered is not original:
                         message = dict(message)
                         message["headers"] = filtered
@@ -268,7 +274,12 @@ class PassiveLogMiddleware:
                 accepted = True
                 if policy is not None and message.get("headers"):
                     original = list(message["headers"])
-                    filtered = policy.response_headers(original, decision)
+                    filtered = policy.response_headers(
+                        original,
+                        decision,
+                        decision_read=view.read if type(view) is DecisionView else True,
+                        ad_cookies_sent=visitor.ad_cookies,
+                    )
                     if filtered is not original:
                         message = dict(message)
                         message["headers"] = filtered

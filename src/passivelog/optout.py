@@ -9,7 +9,8 @@ request header (default ``X-Ad-Opt-Out: 1``). :meth:`OptOutPolicy.decide` turns 
   (:meth:`~OptOutPolicy.request_headers_for_app`);
 * ``Set-Cookie`` headers that would set an ad cookie are removed from the response, while those
   that delete one pass (:meth:`~OptOutPolicy.response_headers`);
-* ``Vary`` names the signal headers (:meth:`~OptOutPolicy.response_headers`);
+* ``Vary`` names the signal headers on responses that may differ by them
+  (:meth:`~OptOutPolicy.response_headers`);
 * a tiny ASGI responder serves ``/.well-known/gpc.json`` and the toggle that sets and clears the
   opt-out cookie (:meth:`~OptOutPolicy.respond`).
 
@@ -35,6 +36,7 @@ __all__ = [
     "NO_OPT_OUT",
     "SIGNALS",
     "STATE_KEY",
+    "DecisionView",
     "OptOutDecision",
     "OptOutPolicy",
 ]
@@ -110,6 +112,57 @@ class OptOutDecision:
 
 #: The decision for a request that carries no signal (shared: the common case allocates nothing).
 NO_OPT_OUT: Final = OptOutDecision(False, ())
+
+
+class DecisionView:
+    """The decision as the app reads it from ``scope["state"]``, noting that it was read.
+
+    An app that reads ``opted_out`` or ``signals`` before it starts its response may answer
+    differently by the opt-out signals (it skips ad tags), so the response gets ``Vary``. A
+    response whose app never looked is the same for every visitor, and is left cacheable.
+
+    Args:
+        decision: the request's decision.
+    """
+
+    __slots__ = ("_decision", "read")
+
+    def __init__(self, decision: OptOutDecision) -> None:
+        self._decision = decision
+        #: Whether the app read the decision.
+        self.read = False
+
+    @property
+    def decision(self) -> OptOutDecision:
+        """The decision itself (reading it counts as reading the view)."""
+        self.read = True
+        return self._decision
+
+    @property
+    def opted_out(self) -> bool:
+        """See :attr:`OptOutDecision.opted_out`."""
+        self.read = True
+        return self._decision.opted_out
+
+    @property
+    def signals(self) -> tuple[str, ...]:
+        """See :attr:`OptOutDecision.signals`."""
+        self.read = True
+        return self._decision.signals
+
+    def __eq__(self, other: object) -> bool:
+        self.read = True
+        if isinstance(other, DecisionView):
+            other = other.decision
+        return self._decision == other
+
+    def __hash__(self) -> int:
+        return hash(self._decision)
+
+    def __repr__(self) -> str:
+        self.read = True
+        return f"DecisionView({self._decision!r})"
+
 
 _GPC: Final = 1
 _DNT: Final = 2
@@ -213,6 +266,12 @@ def _parse_cookie_date(value: bytes) -> float | None:
         return None
 
 
+def _is_set_cookie(name: bytes) -> bool:
+    # A missed Set-Cookie would set the ad cookie, so compare case-insensitively (length first,
+    # it is cheap): ASGI asks for lowercase names, but an app may send others.
+    return len(name) == 10 and (name == b"set-cookie" or name.lower() == b"set-cookie")
+
+
 def _is_deletion(attributes: bytes) -> bool:
     """Whether Set-Cookie attributes make the browser delete the cookie (RFC 6265 §5.2, §5.3).
 
@@ -254,7 +313,8 @@ class OptOutPolicy:
         ad_cookies: names of advertising cookies; a trailing ``*`` marks a prefix.
         strip_set_cookie: when opted out, remove ``Set-Cookie`` headers that set an ad cookie.
         strip_request_cookies: when opted out, hide ad cookies from the app's ``Cookie`` header.
-        vary: add the signal headers to ``Vary`` on every response.
+        vary: add the signal headers to ``Vary`` on responses that may differ by them (see
+            :meth:`response_headers`).
         toggle_path: path of the toggle (``POST`` sets, ``DELETE`` clears, ``GET`` reads), or
             ``None`` to serve none.
         serve_gpc_json: serve ``/.well-known/gpc.json``; needs ``gpc=True``.
@@ -351,8 +411,9 @@ class OptOutPolicy:
 
         self._watched = watched
         # RFC 9110 §12.5.5: Vary lists the request fields that may select the response. Whether an
-        # ad cookie is set, and whether the app shows ad tags, depends on these signals, so every
-        # response names them; a cache then never serves one visitor's response to another.
+        # ad cookie is set, what cookies the app sees and whether it shows ad tags depend on these
+        # signals, so a response that any of that touched names them, and a cache never serves
+        # it to a visitor whose signals differ (see response_headers).
         self._vary_names: tuple[tuple[bytes, bytes], ...] = tuple(
             (name, name.lower()) for name in vary_names
         )
@@ -515,12 +576,18 @@ class OptOutPolicy:
                 return cookies[min(matches)]
         return None
 
-    def state_for_app(self, decision: OptOutDecision) -> OptOutDecision:
-        """What the middleware stores in ``scope["state"][STATE_KEY]``: the decision itself.
+    def state_for_app(self, decision: OptOutDecision) -> OptOutDecision | DecisionView:
+        """What the middleware stores in ``scope["state"][STATE_KEY]`` for one request.
 
-        Starlette apps read ``request.state.passivelog_opt_out.opted_out`` to skip ad tags.
+        Starlette apps read ``request.state.passivelog_opt_out.opted_out`` to skip ad tags. With
+        ``vary`` on it is a fresh :class:`DecisionView`, which notes whether the app read it;
+        otherwise the decision itself.
         """
-        return decision
+        return DecisionView(decision) if self._vary_value is not None else decision
+
+    def carries_ad_cookies(self, cookies: Mapping[str, str]) -> bool:
+        """Whether a request's cookies include an ad cookie (of any value, empty included)."""
+        return any(self.is_ad_cookie(name) for name in cookies)
 
     # -- effects on headers -----------------------------------------------------------------
 
@@ -565,46 +632,77 @@ class OptOutPolicy:
             del result[index]
         return result
 
-    def response_headers(self, headers: Headers, decision: OptOutDecision) -> Headers:
+    def response_headers(
+        self,
+        headers: Headers,
+        decision: OptOutDecision,
+        *,
+        decision_read: bool = True,
+        ad_cookies_sent: bool = True,
+    ) -> Headers:
         """Apply the opt-out to the response headers; returns ``headers`` itself if unchanged.
 
         When opted out, each ``Set-Cookie`` that sets an ad cookie is removed; one that deletes
         it (``Max-Age`` <= 0, or ``Expires`` in the past, read as RFC 6265 §5.2 reads them)
         passes, so the app can still clear ad cookies. An unreadable date is not a deletion.
 
-        When ``vary`` is on, the enabled signal headers are added to ``Vary`` on every response
-        (merged into an existing ``Vary``, without duplicates; ``Vary: *`` is left alone, as it
-        already varies on everything).
+        When ``vary`` is on, the enabled signal headers are added to ``Vary`` (merged into an
+        existing ``Vary``, without duplicates) on a response that may differ by them:
+
+        - the app read the decision (``decision_read``): it may have left out ad tags;
+        - the response sets an ad cookie, which an opted-out visitor does not get;
+        - the request carried ad cookies (``ad_cookies_sent``), which an opted-out visitor's app
+          does not see, and the app's own ``Vary`` names ``Cookie``: its answer depends on the
+          cookies it saw. An app that does not vary by cookie answers the same either way.
+
+        Any other response is the same whatever the signals, and stays cacheable for everyone.
+        ``Vary: *`` is left alone, as it already varies on everything. Both flags default to
+        true: a caller that cannot tell gets ``Vary`` wherever it could be needed.
         """
-        if decision.opted_out and self._strip_set_cookie:
+        opted_out = decision.opted_out
+        if opted_out and self._strip_set_cookie:
             kept = self._without_ad_set_cookies(headers)
         else:
             kept = headers
         vary_value = self._vary_value
         if vary_value is None:
             return kept
-        for name, _ in kept:
-            if len(name) == 4 and name.lower() == b"vary":
-                break
-        else:
+        differs = decision_read or kept is not headers
+        # Opted in: would the opt-out have removed a Set-Cookie? Looked for in the same pass.
+        look_for_ad_cookie = not differs and not opted_out and self._strip_set_cookie
+        has_vary = False
+        for name, value in kept:
+            # Names compared by length first (cheap), then case-insensitively: ASGI asks for
+            # lowercase names, but an app may send others.
+            length = len(name)
+            if length == 4:
+                has_vary = has_vary or name == b"vary" or name.lower() == b"vary"
+            elif (
+                length == 10
+                and look_for_ad_cookie
+                and (name == b"set-cookie" or name.lower() == b"set-cookie")
+                and self._sets_ad_cookie(value)
+            ):
+                differs = True
+                look_for_ad_cookie = False
+        if not has_vary:
+            if not differs:
+                return kept
             # The common case, no Vary of the app's own: one new header, no merging.
             return [*kept, (b"vary", vary_value)]
-
         first = -1
         present: set[bytes] = set()
         for index, (name, value) in enumerate(kept):
             if len(name) == 4 and name.lower() == b"vary":
                 if first < 0:
                     first = index
-                for token in value.split(b","):
-                    token = token.strip(_OWS).lower()
-                    if token == b"*":
-                        return kept
-                    present.add(token)
-        if first < 0:
-            result = kept.copy() if kept is headers else kept
-            result.append((b"vary", vary_value))
-            return result
+                present.update(token.strip(_OWS).lower() for token in value.split(b","))
+        if b"*" in present:
+            return kept
+        if not differs and not (
+            ad_cookies_sent and self._strip_request_cookies and b"cookie" in present
+        ):
+            return kept
         missing = [name for name, lower in self._vary_names if lower not in present]
         if not missing:
             return kept
@@ -626,30 +724,30 @@ class OptOutPolicy:
         return is_ad
 
     def _without_ad_set_cookies(self, headers: Headers) -> Headers:
-        removed: list[int] = []
-        cache = self._ad_cache
-        for index, (name, value) in enumerate(headers):
-            # ASGI asks for lowercase names, but an app may send others: a missed Set-Cookie
-            # would set the ad cookie, so compare case-insensitively (length first, it is cheap).
-            if len(name) != 10 or (name != b"set-cookie" and name.lower() != b"set-cookie"):
-                continue
-            pair, _, attributes = value.partition(b";")
-            raw, eq, _ = pair.partition(b"=")
-            if not eq:
-                # RFC 6265bis's Set-Cookie algorithm reads "value" without "=" as a nameless
-                # cookie: never an ad cookie.
-                continue
-            is_ad = cache.get(raw)
-            if is_ad is None:
-                is_ad = self._learn(raw)
-            if is_ad and not _is_deletion(attributes):
-                removed.append(index)
+        removed = [
+            index
+            for index, (name, value) in enumerate(headers)
+            if _is_set_cookie(name) and self._sets_ad_cookie(value)
+        ]
         if not removed:
             return headers
         result = headers.copy()
         for index in reversed(removed):
             del result[index]
         return result
+
+    def _sets_ad_cookie(self, set_cookie: bytes) -> bool:
+        """Whether a ``Set-Cookie`` value sets (not deletes) an ad cookie."""
+        pair, _, attributes = set_cookie.partition(b";")
+        raw, eq, _ = pair.partition(b"=")
+        if not eq:
+            # RFC 6265bis's Set-Cookie algorithm reads "value" without "=" as a nameless
+            # cookie: never an ad cookie.
+            return False
+        is_ad = self._ad_cache.get(raw)
+        if is_ad is None:
+            is_ad = self._learn(raw)
+        return is_ad and not _is_deletion(attributes)
 
     # -- the toggle and gpc.json ------------------------------------------------------------
 

@@ -329,7 +329,8 @@ class RecordBuilder:
                 ad_value = optout.ad_cookie_value(cookies)
                 if ad_value:
                     fields[f.AD_ID] = self._pseudonymiser.pseudonym(ad_value, "ad")
-        return VisitorFacts(fields, decision)
+        ad_cookies = optout is not None and optout.carries_ad_cookies(cookies)
+        return VisitorFacts(fields, decision, ad_cookies)
 
     def build(
         self,

@@ -40,13 +40,18 @@ class VisitorFacts:
             copy it into a record, never change it.
         decision: the visitor's opt-out decision, which the middleware applies to the request and
             the response.
+        ad_cookies: whether the visitor's cookies include an ad cookie, which decides whether
+            some responses need ``Vary`` (see OptOutPolicy.response_headers). True when unknown.
     """
 
-    __slots__ = ("decision", "fields", "json")
+    __slots__ = ("ad_cookies", "decision", "fields", "json")
 
-    def __init__(self, fields: dict[str, Any], decision: OptOutDecision) -> None:
+    def __init__(
+        self, fields: dict[str, Any], decision: OptOutDecision, ad_cookies: bool = True
+    ) -> None:
         self.fields: Final = fields
         self.decision: Final = decision
+        self.ad_cookies: Final = ad_cookies
         #: ``fields`` rendered as JSON object members (see render.json_members).
         self.json: Final = json_members(fields)
 
