@@ -484,3 +484,27 @@ def test_a_forked_child_opens_its_own_syslog_connection(rsyslog: Rsyslog) -> Non
     ids = Counter(record[schema.REQUEST_ID] for record in rsyslog.records())
     assert sorted(ids) == sorted(record[schema.REQUEST_ID] for record in sent)
     assert set(ids.values()) == {1}
+
+
+@pytest.mark.receivers
+def test_a_stalled_receiver_holds_shutdown_only_to_the_flush_timeout(rsyslog: Rsyslog) -> None:
+    # A stopped rsyslogd keeps the connection open and never reads or closes it again: the
+    # sink's close, waiting for the receiver to end the stream, would take its whole timeout.
+    sink = SyslogSink(f"tcp://127.0.0.1:{rsyslog.tcp_port}", timeout=5)
+    dispatcher = Dispatcher([sink])
+    for i in range(10):
+        dispatcher.emit(make_record(i))
+    assert dispatcher.flush(5)
+    assert rsyslog.process is not None
+    rsyslog.process.send_signal(signal.SIGSTOP)
+    try:
+        for i in range(10, 20):
+            dispatcher.emit(make_record(i))
+        started = time.monotonic()
+        dispatcher.close(timeout=1.0)
+        took = time.monotonic() - started
+    finally:
+        rsyslog.process.send_signal(signal.SIGCONT)
+    assert took < 3.0, f"close took {took:.1f} s with a 1 s flush timeout"
+    stats = dispatcher.stats()[sink.name]
+    assert stats.emitted == stats.written + stats.failed + stats.dropped == 20

@@ -481,13 +481,37 @@ class _Shutdown:
                 lane.give_up()
         # Losses at the very end can only be logged: the sinks take no more records.
         self.reporter.maybe_report(force=True)
+        closing: list[tuple[_Lane, threading.Thread]] = []
         for lane in self.lanes:
             if lane.thread is not None:
                 lane.thread.join(max(0.0, min(_JOIN_GRACE, deadline - time.monotonic())))
+            # A sink's own close may wait on its receiver (the TCP syslog sink waits up to its
+            # timeout for the receiver to confirm the end of the stream). It runs aside, so that
+            # a stalled receiver holds shutdown to the deadline plus the grace, not beyond.
+            closer = threading.Thread(
+                target=_close_sink, args=(lane,), name=f"passivelog-close {lane.name}", daemon=True
+            )
             try:
-                lane.sink.close()
-            except Exception as exc:
-                _logger.warning("passivelog: closing sink %s failed: %r", lane.name, exc)
+                closer.start()
+            except RuntimeError:  # no new threads during interpreter finalization (3.12+)
+                _close_sink(lane)
+                continue
+            closing.append((lane, closer))
+        for lane, closer in closing:
+            closer.join(max(0.0, deadline - time.monotonic()) + _JOIN_GRACE)
+            if closer.is_alive():
+                _logger.warning(
+                    "passivelog: closing sink %s did not finish within the flush timeout; "
+                    "shutdown goes on without waiting for it",
+                    lane.name,
+                )
+
+
+def _close_sink(lane: _Lane) -> None:
+    try:
+        lane.sink.close()
+    except Exception as exc:
+        _logger.warning("passivelog: closing sink %s failed: %r", lane.name, exc)
 
 
 def _close_at_exit(shutdown: _Shutdown, timeout: float) -> None:
