@@ -673,7 +673,8 @@ class OptOutPolicy:
         has_vary = False
         for name, value in kept:
             # Names compared by length first (cheap), then case-insensitively: ASGI asks for
-            # lowercase names, but an app may send others.
+            # lowercase names, but an app may send others. _is_set_cookie, inlined: this loop
+            # runs on every response.
             length = len(name)
             if length == 4:
                 has_vary = has_vary or name == b"vary" or name.lower() == b"vary"
