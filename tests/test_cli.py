@@ -22,6 +22,20 @@ def test_scrub_prints_the_scrubbed_url_and_rules(capsys: pytest.CaptureFixture[s
     assert "key:email" in out["rules"]
 
 
+def test_fields_prints_the_record_table(capsys: pytest.CaptureFixture[str]) -> None:
+    from passivelog import schema
+
+    assert main(["fields"]) == 0
+    table = capsys.readouterr().out
+    assert table == schema.field_table()
+    assert table.count("\n") == len(schema.FIELDS) + 2
+    assert main(["fields", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [(f["ecs"], f["otel"], f["privacy"]) for f in listed] == [
+        (f.ecs, f.otel, f.privacy) for f in schema.FIELDS
+    ]
+
+
 def test_geo_answers_from_the_given_database(
     capsys: pytest.CaptureFixture[str], city_db: Path
 ) -> None:

@@ -91,6 +91,18 @@ def _scrub(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fields(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from passivelog.schema import FIELDS, field_table
+
+    if args.json:
+        print(json.dumps([asdict(field) for field in FIELDS], ensure_ascii=False, indent=2))
+    else:
+        print(field_table(), end="")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="passivelog", description="Privacy-first passive-data logging for ASGI apps."
@@ -118,6 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
     scrub = commands.add_parser("scrub", help="scrub a URL and list the rules that fired")
     scrub.add_argument("url")
     scrub.set_defaults(run=_scrub)
+
+    fields = commands.add_parser(
+        "fields", help="every field a record can carry, with its privacy note"
+    )
+    fields.add_argument("--json", action="store_true", help="JSON instead of a Markdown table")
+    fields.set_defaults(run=_fields)
     return parser
 
 

@@ -276,6 +276,16 @@ FIELDS: Final[tuple[FieldSpec, ...]] = (
 ECS_TO_OTEL: Final[Mapping[str, str]] = {f.ecs: f.otel for f in FIELDS}
 
 
+def field_table() -> str:
+    """Every field as a Markdown table: the README's, and what ``passivelog fields`` prints."""
+    lines = [
+        "| field (ECS) | OTel name | type | example | privacy note |",
+        "| --- | --- | --- | --- | --- |",
+        *(f"| `{f.ecs}` | `{f.otel}` | {f.type} | `{f.example}` | {f.privacy} |" for f in FIELDS),
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def rename_record(
     record: Mapping[str, Any], names: Mapping[str, str] = ECS_TO_OTEL
 ) -> dict[str, Any]:
