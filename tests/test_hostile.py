@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from passivelog.render import to_json_line
@@ -105,3 +105,63 @@ def test_huge_cookie_and_long_forwarded_chain(make_app: Callable[..., Any]) -> N
 def test_non_ip_peer_is_handled(make_app: Callable[..., Any]) -> None:
     for client in [None, ("testclient", 50000), ("unix-socket", None), ("198.51.100.1", "8080")]:
         assert_one_json_line(call(make_app(ok_app), "/", b"", [], client=client))
+
+
+# What apps put in their response headers: ASGI asks for bytes, but str works under some
+# servers, and anything else is a mistake the server will refuse.
+header_parts = st.one_of(
+    st.binary(max_size=40),
+    st.text(max_size=40),
+    st.binary(max_size=40).map(bytearray),
+    st.sampled_from(
+        [
+            *(b"set-cookie", "set-cookie", "Set-Cookie", b"vary", "Vary", b"Cookie", "cookie, *"),
+            *(b"_ga=GA1.2.3.4; Path=/", "_ga=1; Max-Age=60", "_fbp=fb.1; Path=/", "_ga=\u20ac"),
+        ]
+    ),
+    st.integers(),
+)
+
+
+def _as_bytes(part: Any) -> bytes | None:
+    if isinstance(part, bytes | bytearray):
+        return bytes(part)
+    if isinstance(part, str):
+        return part.encode("utf-8", "surrogatepass")
+    return None
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    app_headers=st.lists(st.tuples(header_parts, header_parts), max_size=6),
+    opted_out=st.booleans(),
+)
+@example(app_headers=[("set-cookie", "_ga=1; Max-Age=60"), (b"x-count", 5)], opted_out=True)
+@example(app_headers=[(b"Set-Cookie", "_ga=\u20ac"), (b"vary", "Cookie")], opted_out=True)
+def test_response_headers_of_any_type_never_raise_nor_set_an_ad_cookie_after_opt_out(
+    make_app: Callable[..., Any], app_headers: list[tuple[Any, Any]], opted_out: bool
+) -> None:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": list(app_headers)})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    sent: list[dict[str, Any]] = []
+    visitor = [(b"cookie", b"_ga=GA1.1.1.1")] + ([(b"sec-gpc", b"1")] if opted_out else [])
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    with capture_records() as records:
+        asyncio.run(make_app(app)(http_scope("/", visitor), receive, send))
+    assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"]
+    assert_one_json_line(records)
+    if opted_out:
+        for name, value in sent[0]["headers"]:
+            name_bytes, value_bytes = _as_bytes(name), _as_bytes(value)
+            if name_bytes is not None and name_bytes.lower() == b"set-cookie" and value_bytes:
+                assert not value_bytes.startswith((b"_ga=", b"_fbp=")), (name, value)

@@ -266,6 +266,43 @@ def _parse_cookie_date(value: bytes) -> float | None:
         return None
 
 
+def _as_bytes(headers: Headers) -> tuple[Headers, list[Any]]:
+    """``headers`` split into pairs read as bytes and pairs that cannot be.
+
+    The first is ``headers`` itself when every name and value already is bytes.
+    """
+    readable: Headers = []
+    unreadable: list[Any] = []
+    changed = False
+    for pair in headers:
+        try:
+            name, value = pair
+            as_bytes = (_bytes_of(name), _bytes_of(value))
+        except (TypeError, ValueError):
+            unreadable.append(pair)
+            continue
+        changed = changed or as_bytes[0] is not name or as_bytes[1] is not value
+        readable.append(as_bytes)
+    if not changed and not unreadable:
+        return headers, []
+    return readable, unreadable
+
+
+def _bytes_of(value: object) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        # Latin-1 is how servers map header bytes to str; text beyond it goes out as UTF-8 (an
+        # ad cookie must still be recognised). UnicodeEncodeError is a ValueError.
+        try:
+            return value.encode("latin-1")
+        except UnicodeEncodeError:
+            return value.encode("utf-8")
+    if isinstance(value, bytearray | memoryview):
+        return bytes(value)
+    raise TypeError(f"not bytes: {type(value).__name__}")
+
+
 def _is_set_cookie(name: bytes) -> bool:
     # A missed Set-Cookie would set the ad cookie, so compare case-insensitively (length first,
     # it is cheap): ASGI asks for lowercase names, but an app may send others.
@@ -658,61 +695,81 @@ class OptOutPolicy:
         Any other response is the same whatever the signals, and stays cacheable for everyone.
         ``Vary: *`` is left alone, as it already varies on everything. Both flags default to
         true: a caller that cannot tell gets ``Vary`` wherever it could be needed.
+
+        Header names and values should be bytes, as ASGI asks. ``str`` ones (which some servers
+        accept) are read as their Latin-1 bytes (UTF-8 beyond Latin-1) and bytearrays as bytes,
+        and they come back as bytes. Pairs that cannot be read as bytes at all (a number, a
+        pair that is not a pair) come back as they were, last, for the server to refuse.
         """
-        opted_out = decision.opted_out
-        if opted_out and self._strip_set_cookie:
-            kept = self._without_ad_set_cookies(headers)
-        else:
-            kept = headers
-        vary_value = self._vary_value
-        if vary_value is None:
-            return kept
-        differs = decision_read or kept is not headers
-        # Opted in: would the opt-out have removed a Set-Cookie? Looked for in the same pass.
-        look_for_ad_cookie = not differs and not opted_out and self._strip_set_cookie
-        has_vary = False
-        for name, value in kept:
-            # Names compared by length first (cheap), then case-insensitively: ASGI asks for
-            # lowercase names, but an app may send others. _is_set_cookie, inlined: this loop
-            # runs on every response.
-            length = len(name)
-            if length == 4:
-                has_vary = has_vary or name == b"vary" or name.lower() == b"vary"
-            elif (
-                length == 10
-                and look_for_ad_cookie
-                and (name == b"set-cookie" or name.lower() == b"set-cookie")
-                and self._sets_ad_cookie(value)
-            ):
-                differs = True
-                look_for_ad_cookie = False
-        if not has_vary:
-            if not differs:
+        try:
+            opted_out = decision.opted_out
+            if opted_out and self._strip_set_cookie:
+                kept = self._without_ad_set_cookies(headers)
+            else:
+                kept = headers
+            vary_value = self._vary_value
+            if vary_value is None:
                 return kept
-            # The common case, no Vary of the app's own: one new header, no merging.
-            return [*kept, (b"vary", vary_value)]
-        first = -1
-        present: set[bytes] = set()
-        for index, (name, value) in enumerate(kept):
-            if len(name) == 4 and name.lower() == b"vary":
-                if first < 0:
-                    first = index
-                present.update(token.strip(_OWS).lower() for token in value.split(b","))
-        if b"*" in present:
-            return kept
-        if not differs and not (
-            ad_cookies_sent and self._strip_request_cookies and b"cookie" in present
-        ):
-            return kept
-        missing = [name for name, lower in self._vary_names if lower not in present]
-        if not missing:
-            return kept
-        result = kept.copy() if kept is headers else kept
-        name, value = result[first]
-        value = value.strip(_OWS)
-        added = b", ".join(missing)
-        result[first] = (name, value + b", " + added if value.strip(b", \t") else added)
-        return result
+            differs = decision_read or kept is not headers
+            # Opted in: would the opt-out have removed a Set-Cookie? Looked for in the same pass.
+            look_for_ad_cookie = not differs and not opted_out and self._strip_set_cookie
+            has_vary = False
+            for name, value in kept:
+                # Names compared by length first (cheap), then case-insensitively: ASGI asks for
+                # lowercase names, but an app may send others. _is_set_cookie, inlined: this loop
+                # runs on every response.
+                length = len(name)
+                if length == 4:
+                    if type(name) is not bytes:  # a str "vary" or "Vary": see the except
+                        raise TypeError("header name is not bytes")
+                    has_vary = has_vary or name == b"vary" or name.lower() == b"vary"
+                elif length == 10:
+                    if type(name) is not bytes:  # a str "set-cookie" would slip through
+                        raise TypeError("header name is not bytes")
+                    if (
+                        look_for_ad_cookie
+                        and (name == b"set-cookie" or name.lower() == b"set-cookie")
+                        and self._sets_ad_cookie(value)
+                    ):
+                        differs = True
+                        look_for_ad_cookie = False
+            if not has_vary:
+                if not differs:
+                    return kept
+                # The common case, no Vary of the app's own: one new header, no merging.
+                return [*kept, (b"vary", vary_value)]
+            first = -1
+            present: set[bytes] = set()
+            for index, (name, value) in enumerate(kept):
+                if len(name) == 4 and name.lower() == b"vary":
+                    if first < 0:
+                        first = index
+                    present.update(token.strip(_OWS).lower() for token in value.split(b","))
+            if b"*" in present:
+                return kept
+            if not differs and not (
+                ad_cookies_sent and self._strip_request_cookies and b"cookie" in present
+            ):
+                return kept
+            missing = [name for name, lower in self._vary_names if lower not in present]
+            if not missing:
+                return kept
+            result = kept.copy() if kept is headers else kept
+            name, value = result[first]
+            value = value.strip(_OWS)
+            added = b", ".join(missing)
+            result[first] = (name, value + b", " + added if value.strip(b", \t") else added)
+            return result
+        except Exception:
+            # Not all bytes (the fast path above assumes they are): read them as bytes, once.
+            readable, unreadable = _as_bytes(headers)
+            if readable is headers:
+                return headers
+            applied = self.response_headers(
+                readable, decision, decision_read=decision_read, ad_cookies_sent=ad_cookies_sent
+            )
+            # What cannot be read as bytes goes on as it was, for the server to refuse.
+            return [*applied, *unreadable]
 
     def _learn(self, raw: bytes) -> bool:
         # The name as a server reads it: Latin-1 and str.strip, as Starlette's cookie parser does.
