@@ -16,6 +16,7 @@ import os
 import signal
 import sys
 import traceback
+import warnings
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -38,7 +39,11 @@ def in_child(work: Callable[[], None]) -> None:
     """Run ``work`` in a forked child process; fail if it fails, raises or hangs."""
     sys.stdout.flush()
     sys.stderr.flush()
-    pid = os.fork()
+    with warnings.catch_warnings():
+        # Python 3.12+ warns that forking a process with threads may deadlock the child. Doing
+        # that safely, as gunicorn --preload does to an app, is what these tests are about.
+        warnings.filterwarnings("ignore", "This process .* is multi-threaded", DeprecationWarning)
+        pid = os.fork()
     if pid == 0:  # the child: never returns into pytest
         code = 1
         try:

@@ -42,7 +42,22 @@ def rotel_agent() -> str | None:
     return None
 
 
+def _cannot_run(binary: str) -> str | None:
+    """Why ``binary`` does not run here, or None. The wheel's binary links against the Python
+    shared library, which some builds of Python (pyenv's default, for one) do not have."""
+    try:
+        done = subprocess.run([binary, "--version"], capture_output=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return str(exc)
+    if done.returncode != 0:
+        return done.stderr.decode(errors="replace").strip() or f"exit status {done.returncode}"
+    return None
+
+
 ROTEL = rotel_agent()
+if ROTEL is not None and (why := _cannot_run(ROTEL)):
+    NO_ROTEL = f"rotel-agent does not run here: {why}"
+    ROTEL = None
 
 
 def expected_ns(timestamp: str) -> int:
