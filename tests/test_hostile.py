@@ -45,13 +45,9 @@ async def ok_app(scope: Any, receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": b"ok"})
 
 
-def call(
-    app: Any,
-    path: str,
-    query: bytes,
-    headers: list[tuple[bytes, bytes]],
-    client: Any = ("198.51.100.1", 1),
-) -> list[dict[str, Any]]:
+def exchange(app: Any, scope: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Run one request; return what was sent to the client and the records, checking that the
+    app answered with one response start and one body."""
     sent: list[dict[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
@@ -60,11 +56,20 @@ def call(
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    scope = http_scope(path, headers, query=query, client=client)
     with capture_records() as records:
         asyncio.run(app(scope, receive, send))
     assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"]
-    return records
+    return sent, records
+
+
+def call(
+    app: Any,
+    path: str,
+    query: bytes,
+    headers: list[tuple[bytes, bytes]],
+    client: Any = ("198.51.100.1", 1),
+) -> list[dict[str, Any]]:
+    return exchange(app, http_scope(path, headers, query=query, client=client))[1]
 
 
 def assert_one_json_line(records: list[dict[str, Any]]) -> None:
@@ -147,18 +152,8 @@ def test_response_headers_of_any_type_never_raise_nor_set_an_ad_cookie_after_opt
         await send({"type": "http.response.start", "status": 200, "headers": list(app_headers)})
         await send({"type": "http.response.body", "body": b"ok"})
 
-    sent: list[dict[str, Any]] = []
     visitor = [(b"cookie", b"_ga=GA1.1.1.1")] + ([(b"sec-gpc", b"1")] if opted_out else [])
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    with capture_records() as records:
-        asyncio.run(make_app(app)(http_scope("/", visitor), receive, send))
-    assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"]
+    sent, records = exchange(make_app(app), http_scope("/", visitor))
     assert_one_json_line(records)
     if opted_out:
         for name, value in sent[0]["headers"]:
