@@ -49,6 +49,7 @@ ECS_TYPES_OF = {
     "boolean": {"boolean"},
 }
 OTEL_TYPES_OF = {"string": {"string", "enum"}, "integer": {"int"}, "boolean": {"boolean"}}
+TYPES_OF = {"ecs": ECS_TYPES_OF, "otel": OTEL_TYPES_OF}
 
 
 def _registry(name: str, key: str, kind: str) -> dict[str, str]:
@@ -72,20 +73,15 @@ def otel_types() -> dict[str, str]:
 # -- the declared types ------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("names", ["ecs", "otel"])
 @pytest.mark.parametrize("field", [f for f in schema.FIELDS if f.type != "array"], ids=str)
-def test_declared_type_fits_the_ecs_type(
-    field: schema.FieldSpec, ecs_types: dict[str, str]
+def test_declared_type_fits_the_registry_type(
+    field: schema.FieldSpec, names: str, request: pytest.FixtureRequest
 ) -> None:
-    if not field.ecs.startswith("passivelog."):
-        assert ecs_types[field.ecs] in ECS_TYPES_OF[field.type]
-
-
-@pytest.mark.parametrize("field", [f for f in schema.FIELDS if f.type != "array"], ids=str)
-def test_declared_type_fits_the_otel_type(
-    field: schema.FieldSpec, otel_types: dict[str, str]
-) -> None:
-    if not field.otel.startswith("passivelog."):
-        assert otel_types[field.otel] in OTEL_TYPES_OF[field.type]
+    registry: dict[str, str] = request.getfixturevalue(f"{names}_types")
+    name = getattr(field, names)
+    if not name.startswith("passivelog."):
+        assert registry[name] in TYPES_OF[names][field.type]
 
 
 @pytest.mark.parametrize("names", ["ecs", "otel"])
