@@ -1,13 +1,39 @@
-"""The app the server tests run: the demo shop, writing records to a file the environment names."""
+"""The app the server tests run: the demo shop, writing records to a file the environment names,
+with two more routes: static files, and a response that ends with trailers where the server offers
+them."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+from typing import Any
+
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 
 from passivelog.demo import build_demo_app
+
+
+class WithTrailers:
+    """A plain ASGI endpoint (Starlette routes an instance to it as it is) whose response ends
+    with a trailer where the server offers the HTTP Trailers extension: hypercorn does, to a
+    client that sends "TE: trailers"."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        trailers = "http.response.trailers" in scope.get("extensions", {})
+        await send({"type": "http.response.start", "status": 200, "trailers": trailers})
+        await send({"type": "http.response.body", "body": b"payload"})
+        if trailers:
+            await asyncio.sleep(0.2)  # the trailer comes well after the body
+            await send({"type": "http.response.trailers", "headers": [(b"x-checksum", b"1")]})
+
 
 app = build_demo_app(
     secret="server-test-secret-0123456789",
     output=os.environ["PASSIVELOG_TEST_RECORDS"],
     geo_db=os.environ.get("PASSIVELOG_TEST_GEO_DB") or None,
 )
+app.router.routes += [
+    Mount("/static", StaticFiles(directory=os.environ["PASSIVELOG_TEST_STATIC"])),
+    Route("/trailers", WithTrailers()),
+]

@@ -6,6 +6,7 @@ import asyncio
 import csv
 import io
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,12 +14,19 @@ import pytest
 from fastapi import FastAPI
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.responses import (
+    FileResponse,
+    JSONResponse,
+    PlainTextResponse,
+    Response,
+    StreamingResponse,
+)
 from starlette.routing import Route, WebSocketRoute
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocket
 
 from passivelog import PassiveLogMiddleware, schema
+from passivelog.middleware import sent_file_size
 from passivelog.testing import capture_records
 
 from .conftest import SECRET, SHARED, http_scope
@@ -218,6 +226,19 @@ def test_client_disconnect_mid_stream_is_recorded_as_aborted(make_app: Callable[
     assert record[schema.EVENT_OUTCOME] == "unknown"
 
 
+def test_a_client_gone_during_the_last_body_message_is_an_aborted_response(
+    make_app: Callable[..., Any],
+) -> None:
+    async def one_shot(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"all of it"})
+
+    with capture_records() as records, pytest.raises(OSError):
+        _asgi_call(make_app(one_shot), http_scope(), [], fail_send_after=1)
+    [record] = records
+    assert record[schema.ABORTED] is True
+
+
 def test_disconnect_before_response_is_recorded_as_client_closed(
     make_app: Callable[..., Any],
 ) -> None:
@@ -230,6 +251,85 @@ def test_disconnect_before_response_is_recorded_as_client_closed(
     [record] = records
     assert record[schema.ABORTED] is True
     assert record[schema.STATUS_CODE] == 499
+
+
+def test_a_file_the_server_sends_counts_its_bytes(
+    make_app: Callable[..., Any], tmp_path: Path
+) -> None:
+    # A server offering the Path Send extension (granian) sends the file itself: Starlette's
+    # FileResponse passes only its path, and the record still gives the body's size.
+    asset = tmp_path / "logo.svg"
+    asset.write_bytes(b"<svg/>" * 700)
+    app = make_app(Starlette(routes=[Route("/logo.svg", lambda r: FileResponse(asset))]))
+    scope = http_scope("/logo.svg")
+    scope["extensions"] = {"http.response.pathsend": {}}
+    with capture_records() as records:
+        sent = _asgi_call(app, scope, [{"type": "http.request"}])
+    assert [m["type"] for m in sent] == ["http.response.start", "http.response.pathsend"]
+    [record] = records
+    assert record[schema.BODY_BYTES] == 4200
+    assert schema.ABORTED not in record
+
+
+@pytest.mark.parametrize(
+    ("headers", "file_bytes", "expected"),
+    [
+        pytest.param([(b"content-length", b"4200")], 10, 4200, id="declared"),
+        pytest.param([(b"Content-Length", b" 17 ")], 10, 17, id="declared-any-case"),
+        pytest.param([("content-length", "99")], 10, 99, id="declared-as-str"),
+        pytest.param([], 10, 10, id="undeclared-file-size"),
+        pytest.param([(b"content-length", b"-1")], 10, 10, id="negative-file-size"),
+        pytest.param([(b"content-length", b"1e3")], 10, 10, id="not-digits-file-size"),
+        pytest.param([(b"content-length", b"9" * 5000)], 10, 10, id="too-long-file-size"),
+        pytest.param([(b"content-length", 7)], 10, 10, id="int-value-file-size"),
+        pytest.param([(b"a", b"b", b"c")], 10, 10, id="not-pairs-file-size"),
+        pytest.param(None, None, 0, id="no-file"),
+    ],
+)
+def test_sent_file_size(
+    tmp_path: Path, headers: Any, file_bytes: int | None, expected: int
+) -> None:
+    path = tmp_path / "f"
+    if file_bytes is not None:
+        path.write_bytes(b"x" * file_bytes)
+    assert sent_file_size(headers, str(path)) == expected
+
+
+@pytest.mark.parametrize("path", [3, None, "bad\0path", b"/nonexistent/x", ["/"]])
+def test_sent_file_size_of_what_is_not_a_readable_path_is_zero(path: Any) -> None:
+    assert sent_file_size([], path) == 0
+
+
+async def _with_trailers(scope: Any, receive: Any, send: Any) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": [], "trailers": True})
+    await send({"type": "http.response.body", "body": b"payload", "more_body": False})
+    await asyncio.sleep(0.05)  # e.g. a checksum of the body, computed after it
+    await send({"type": "http.response.trailers", "headers": [(b"x-sum", b"1")]})
+
+
+def test_a_response_with_trailers_ends_with_its_last_trailers(
+    make_app: Callable[..., Any],
+) -> None:
+    scope = http_scope()
+    scope["extensions"] = {"http.response.trailers": {}}
+    with capture_records() as records:
+        _asgi_call(make_app(_with_trailers), scope, [{"type": "http.request"}])
+    [record] = records
+    assert record[schema.BODY_BYTES] == 7
+    assert record[schema.EVENT_DURATION] >= 50_000_000
+    assert schema.ABORTED not in record
+
+
+def test_a_client_gone_before_the_trailers_is_an_aborted_response(
+    make_app: Callable[..., Any],
+) -> None:
+    scope = http_scope()
+    scope["extensions"] = {"http.response.trailers": {}}
+    with capture_records() as records, pytest.raises(OSError):
+        _asgi_call(make_app(_with_trailers), scope, [], fail_send_after=2)
+    [record] = records
+    assert record[schema.ABORTED] is True
+    assert record[schema.BODY_BYTES] == 7
 
 
 def test_websocket_gives_one_record_with_close_code(make_app: Callable[..., Any]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -22,6 +23,7 @@ from passivelog.demo import free_port
 
 pytestmark = pytest.mark.servers
 ROOT = Path(__file__).resolve().parents[1]
+STYLESHEET = b"body { font-family: sans-serif; }\n" * 300
 
 
 def server_command(server: str, port: int) -> list[str]:
@@ -71,9 +73,13 @@ class Server:
     def __init__(self, server: str, tmp_path: Path, city_db: Path) -> None:
         self.port = free_port()
         self.records_path = tmp_path / f"{server}.jsonl"
+        static = tmp_path / "static"
+        static.mkdir()
+        (static / "shop.css").write_bytes(STYLESHEET)
         env = dict(
             os.environ,
             PASSIVELOG_TEST_RECORDS=str(self.records_path),
+            PASSIVELOG_TEST_STATIC=str(static),
             PASSIVELOG_TEST_GEO_DB=str(city_db),
             PYTHONPATH=str(ROOT),
         )
@@ -154,6 +160,10 @@ def test_each_kind_of_request_is_logged_once(server: Server) -> None:
     with httpx.Client(base_url=server.base, timeout=5) as client:
         assert client.get("/fail", headers={**headers, "x-request-id": "fail-1"}).status_code == 500
     with httpx.Client(base_url=server.base, timeout=5) as client:
+        # granian hands the file to the server (the Path Send extension); the others stream it.
+        css = client.get("/static/shop.css", headers={**headers, "x-request-id": "static-1"})
+        assert css.content == STYLESHEET
+    with httpx.Client(base_url=server.base, timeout=5) as client:
         client.get("/healthz")
     asyncio.run(_websocket_roundtrip(server.port))
     server.stop()
@@ -165,11 +175,13 @@ def test_each_kind_of_request_is_logged_once(server: Server) -> None:
     assert http["stream-1"][schema.BODY_BYTES] == 40
     assert http["fail-1"][schema.STATUS_CODE] == 500
     assert http["fail-1"][schema.ERROR_TYPE] == "RuntimeError"
+    assert http["static-1"][schema.BODY_BYTES] == len(STYLESHEET)
+    assert schema.ABORTED not in http["static-1"]
     ws = [r for r in records if r[schema.KIND] == "websocket"]
     assert len(ws) == 1 and ws[0][schema.URL_PATH] == "/ws"
     assert ws[0][schema.WS_CLOSE_CODE] in (1000, 1006)  # hypercorn reports a normal close as 1006
     assert not [r for r in records if r[schema.URL_PATH] == "/healthz"]
-    assert len(records) == 4
+    assert len(records) == 5
 
 
 @pytest.mark.parametrize("server", ["hypercorn", "granian"], indirect=True)
@@ -192,6 +204,50 @@ def test_http2_is_logged_like_http1_cookie_crumbs_included(server: Server) -> No
     assert h2[schema.URL_PATH] == "/products/7" and h2[schema.STATUS_CODE] == 200
     assert h2[schema.COOKIE_ID] == h1[schema.COOKIE_ID]
     assert "crumb-session-value" not in orjson.dumps(h2).decode()
+
+
+def _h2_get(port: int, path: str, headers: list[tuple[str, str]]) -> list[Any]:
+    # One HTTP/2 request (prior knowledge) with the h2 library, returning every event received
+    # until the stream ends: httpx does not hand trailers to its callers.
+    import h2.config
+    import h2.connection
+    import h2.events
+
+    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+    conn.initiate_connection()
+    request = [(":method", "GET"), (":path", path), (":scheme", "http")]
+    request += [(":authority", "shop.test"), *headers]
+    conn.send_headers(1, request, end_stream=True)
+    events: list[Any] = []
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(conn.data_to_send())
+        while not any(isinstance(e, h2.events.StreamEnded) for e in events):
+            data = sock.recv(65536)
+            assert data, "the server closed the connection before the stream ended"
+            for event in conn.receive_data(data):
+                events.append(event)
+                if isinstance(event, h2.events.DataReceived):
+                    conn.acknowledge_received_data(event.flow_controlled_length, 1)
+            sock.sendall(conn.data_to_send())
+    return events
+
+
+@pytest.mark.parametrize("server", ["hypercorn"], indirect=True)
+def test_a_response_with_trailers_is_timed_to_its_last_trailer(server: Server) -> None:
+    # hypercorn offers the HTTP Trailers extension over HTTP/2 to a client that accepts trailers
+    # (TE: trailers); the response then ends with its trailer, sent 0.2 s after the body.
+    import h2.events
+
+    events = _h2_get(server.port, "/trailers", [("te", "trailers"), ("x-request-id", "tr-1")])
+    body = b"".join(e.data for e in events if isinstance(e, h2.events.DataReceived))
+    [trailers] = [e.headers for e in events if isinstance(e, h2.events.TrailersReceived)]
+    assert body == b"payload"
+    assert (b"x-checksum", b"1") in trailers
+    server.stop()
+    record = by_id(server.records())["tr-1"]
+    assert record[schema.BODY_BYTES] == len(b"payload")
+    assert record[schema.EVENT_DURATION] >= 200_000_000
+    assert schema.ABORTED not in record
 
 
 async def _websocket_roundtrip(port: int) -> None:

@@ -238,24 +238,29 @@ class PassiveLogMiddleware:
 
         status = 0
         body_bytes = 0
-        started = complete = disconnected = send_failed = accepted = False
+        started = complete = disconnected = send_failed = accepted = trailers = False
+        start_headers: Any = None
         close_code: int | None = None
         end_ns = 0
 
         async def watch_send(message: Message) -> None:
             nonlocal status, body_bytes, started, complete, end_ns, accepted, close_code
-            nonlocal send_failed
+            nonlocal send_failed, trailers, start_headers
             message_type = message["type"]
             if message_type == "http.response.body":
                 body_bytes += len(message.get("body", b""))
-                if not message.get("more_body", False):
+                # With trailers announced, the response ends with the last trailers message
+                # (ASGI HTTP Trailers extension), not with the body.
+                if not message.get("more_body", False) and not trailers:
                     complete = True
                     end_ns = time.perf_counter_ns()
             elif message_type == "http.response.start":
                 started = True
                 status = message["status"]
+                trailers = message.get("trailers", False) is True
+                start_headers = message.get("headers")
                 if policy is not None:
-                    original = message.get("headers") or []
+                    original = start_headers or []
                     if not isinstance(original, list):
                         original = list(original)
                     filtered = policy.response_headers(
@@ -268,8 +273,16 @@ class PassiveLogMiddleware:
                         message = dict(message)
                         message["headers"] = filtered
             elif message_type == "http.response.pathsend":
-                complete = True
-                end_ns = time.perf_counter_ns()
+                # The server sends the file itself (ASGI Path Send extension; granian does, and
+                # Starlette's FileResponse and StaticFiles use it there): no body bytes pass here.
+                body_bytes += sent_file_size(start_headers, message.get("path"))
+                if not trailers:
+                    complete = True
+                    end_ns = time.perf_counter_ns()
+            elif message_type == "http.response.trailers":
+                if not message.get("more_trailers", False):
+                    complete = True
+                    end_ns = time.perf_counter_ns()
             elif message_type == "websocket.accept":
                 accepted = True
                 if policy is not None and message.get("headers"):
@@ -329,7 +342,8 @@ class PassiveLogMiddleware:
                 if not started:
                     status = 101 if accepted else 403
             else:
-                aborted = not complete and (started or disconnected or send_failed or cancelled)
+                # A send that raised did not deliver its message, the last one included.
+                aborted = send_failed or (not complete and (started or disconnected or cancelled))
                 if not started:
                     gone = aborted and error_type is None
                     status = CLIENT_CLOSED_REQUEST if gone else 500
@@ -458,6 +472,45 @@ class PassiveLogMiddleware:
             self._emitter.emit(record)
         except Exception:
             self._internal_errors += 1
+
+
+def sent_file_size(headers: Any, path: Any) -> int:
+    """The body size of a response whose file the server sends (``http.response.pathsend``).
+
+    The ``Content-Length`` the response declared, which is what the client is told to read;
+    without a valid one, the size of the file at ``path``; 0 when neither can be had. Never
+    raises: the headers and the path come from the app.
+    """
+    declared = _declared_length(headers)
+    if declared is not None:
+        return declared
+    # Only a path: os.stat would take an int as an open file descriptor.
+    if isinstance(path, str | bytes | os.PathLike):
+        try:
+            return os.stat(path).st_size
+        except (OSError, ValueError):  # gone, unreadable, or a NUL in the path
+            pass
+    return 0
+
+
+def _declared_length(headers: Any) -> int | None:
+    try:
+        for name, value in headers or ():
+            if _lower_bytes(name) == b"content-length":
+                length = _lower_bytes(value).strip()
+                # RFC 9110 section 8.6: 1*DIGIT; anything else is not a length to believe.
+                return int(length) if length.isdigit() else None
+    except (TypeError, ValueError):  # not pairs, or a length too long for int()
+        pass
+    return None
+
+
+def _lower_bytes(value: Any) -> bytes:
+    if isinstance(value, str):
+        return value.encode("latin-1", "replace").lower()
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).lower()
+    return b""
 
 
 def _unknown_visitor(exc: Exception) -> VisitorFacts:
