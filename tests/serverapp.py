@@ -1,6 +1,6 @@
 """The app the server tests run: the demo shop, writing records to a file the environment names,
-with two more routes: static files, and a response that ends with trailers where the server offers
-them."""
+with three more routes: static files, a response that ends with trailers where the server offers
+them, and a response followed by a slow background task."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ import asyncio
 import os
 from typing import Any
 
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -28,6 +31,12 @@ class WithTrailers:
             await send({"type": "http.response.trailers", "headers": [(b"x-checksum", b"1")]})
 
 
+async def _then_background(request: Request) -> PlainTextResponse:
+    # Starlette runs the task after the response is complete, before the app returns.
+    seconds = float(os.environ.get("PASSIVELOG_TEST_BACKGROUND_SECONDS", "1"))
+    return PlainTextResponse("sent", background=BackgroundTask(asyncio.sleep, seconds))
+
+
 app = build_demo_app(
     secret="server-test-secret-0123456789",
     output=os.environ["PASSIVELOG_TEST_RECORDS"],
@@ -36,4 +45,5 @@ app = build_demo_app(
 app.router.routes += [
     Mount("/static", StaticFiles(directory=os.environ["PASSIVELOG_TEST_STATIC"])),
     Route("/trailers", WithTrailers()),
+    Route("/background", _then_background),
 ]

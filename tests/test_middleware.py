@@ -13,6 +13,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import (
     FileResponse,
@@ -145,6 +146,41 @@ def test_app_exception_gives_500_record_and_propagates(make_app: Callable[..., A
     assert record[schema.STATUS_CODE] == 500
     assert record[schema.ERROR_TYPE] == "Boom"
     assert "the app broke" not in repr(record)
+
+
+def _with_background(task: Callable[[], Any]) -> Starlette:
+    async def page(request: Request) -> Response:
+        return PlainTextResponse("done", background=BackgroundTask(task))
+
+    return Starlette(routes=[Route("/", page)])
+
+
+def test_the_record_goes_out_when_the_response_completes_not_after_background_tasks(
+    make_app: Callable[..., Any],
+) -> None:
+    seen_by_task: list[int] = []
+
+    async def task() -> None:
+        seen_by_task.append(len(records))
+
+    with capture_records() as records:
+        _asgi_call(make_app(_with_background(task)), http_scope(), [{"type": "http.request"}])
+    assert seen_by_task == [1]
+    [record] = records
+    assert record[schema.STATUS_CODE] == 200
+
+
+def test_a_background_task_that_raises_leaves_the_one_record_of_its_response(
+    make_app: Callable[..., Any],
+) -> None:
+    async def task() -> None:
+        raise Boom("after the response")
+
+    with capture_records() as records, pytest.raises(Boom):
+        _asgi_call(make_app(_with_background(task)), http_scope(), [{"type": "http.request"}])
+    [record] = records
+    assert record[schema.STATUS_CODE] == 200
+    assert schema.ERROR_TYPE not in record  # the client got its response; the server logs the error
 
 
 async def _get(app: Any, path: str) -> httpx.Response:

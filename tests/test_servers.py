@@ -23,6 +23,7 @@ from passivelog.demo import free_port
 
 pytestmark = pytest.mark.servers
 ROOT = Path(__file__).resolve().parents[1]
+BACKGROUND_SECONDS = 3.0  # how long the /background route's task runs after its response
 STYLESHEET = b"body { font-family: sans-serif; }\n" * 300
 
 
@@ -80,6 +81,7 @@ class Server:
             os.environ,
             PASSIVELOG_TEST_RECORDS=str(self.records_path),
             PASSIVELOG_TEST_STATIC=str(static),
+            PASSIVELOG_TEST_BACKGROUND_SECONDS=str(BACKGROUND_SECONDS),
             PASSIVELOG_TEST_GEO_DB=str(city_db),
             PYTHONPATH=str(ROOT),
         )
@@ -248,6 +250,24 @@ def test_a_response_with_trailers_is_timed_to_its_last_trailer(server: Server) -
     assert record[schema.BODY_BYTES] == len(b"payload")
     assert record[schema.EVENT_DURATION] >= 200_000_000
     assert schema.ABORTED not in record
+
+
+@pytest.mark.parametrize("server", ["uvicorn"], indirect=True)
+def test_a_response_is_recorded_before_its_background_task_ends(server: Server) -> None:
+    # The route's background task runs for 3 s after the response. The record is written when
+    # the response completes, not when the app returns: a worker killed meanwhile has written it.
+    sent = time.monotonic()
+    response = httpx.get(server.base + "/background", headers={"x-request-id": "bg-1"}, timeout=5)
+    assert response.text == "sent"
+    record = None
+    while record is None and time.monotonic() - sent < BACKGROUND_SECONDS - 1:
+        record = by_id(server.records()).get("bg-1")
+        time.sleep(0.02)
+    assert record is not None, "no record while the background task ran"
+    assert record[schema.STATUS_CODE] == 200
+    assert record[schema.EVENT_DURATION] < 1_000_000_000
+    server.stop()
+    assert [r[schema.REQUEST_ID] for r in server.records()].count("bg-1") == 1
 
 
 async def _websocket_roundtrip(port: int) -> None:

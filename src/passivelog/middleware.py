@@ -238,14 +238,14 @@ class PassiveLogMiddleware:
 
         status = 0
         body_bytes = 0
-        started = complete = disconnected = send_failed = accepted = trailers = False
+        started = complete = disconnected = send_failed = accepted = trailers = logged = False
         start_headers: Any = None
         close_code: int | None = None
         end_ns = 0
 
         async def watch_send(message: Message) -> None:
             nonlocal status, body_bytes, started, complete, end_ns, accepted, close_code
-            nonlocal send_failed, trailers, start_headers
+            nonlocal send_failed, trailers, start_headers, logged
             message_type = message["type"]
             if message_type == "http.response.body":
                 body_bytes += len(message.get("body", b""))
@@ -308,6 +308,24 @@ class PassiveLogMiddleware:
             except BaseException:
                 send_failed = True
                 raise
+            if complete and not logged and status < 500:
+                # The response is complete: its record goes out now rather than when the app
+                # returns, which may be much later (Starlette runs background tasks after the
+                # response) or never (a worker killed meanwhile). A server error waits for the
+                # app to return: Starlette sends its 500 and then raises, and the record names
+                # the exception.
+                logged = True
+                self._log_complete(
+                    scope,
+                    method,
+                    visitor,
+                    referrer,
+                    host,
+                    request_id,
+                    status,
+                    body_bytes,
+                    end_ns - start_ns,
+                )
 
         async def watch_receive() -> Message:
             nonlocal disconnected, close_code
@@ -336,43 +354,46 @@ class PassiveLogMiddleware:
             cancelled = True
             raise
         finally:
-            duration_ns = (end_ns or time.perf_counter_ns()) - start_ns
-            if websocket:
-                aborted = False
-                if not started:
-                    status = 101 if accepted else 403
-            else:
-                # A send that raised did not deliver its message, the last one included.
-                aborted = send_failed or (not complete and (started or disconnected or cancelled))
-                if not started:
-                    gone = aborted and error_type is None
-                    status = CLIENT_CLOSED_REQUEST if gone else 500
-            if not (
-                self._line_limit is not None
-                and not websocket
-                and error_type is None
-                and not aborted
-                and self._write_line(
-                    scope,
-                    method,
-                    visitor,
-                    referrer,
-                    host,
-                    request_id,
-                    status,
-                    body_bytes,
-                    duration_ns,
-                )
-            ):
-                outcome = Outcome(
-                    status,
-                    body_bytes,
-                    duration_ns,
-                    error_type,
-                    aborted,
-                    close_code if websocket else None,
-                )
-                self._finish(scope, method, visitor, referrer, host, request_id, outcome, websocket)
+            if not logged:
+                # The response did not complete: the app raised, the client went away, the
+                # task was cancelled, or this is a WebSocket connection ending.
+                duration_ns = (end_ns or time.perf_counter_ns()) - start_ns
+                if websocket:
+                    aborted = False
+                    if not started:
+                        status = 101 if accepted else 403
+                else:
+                    # A send that raised did not deliver its message, the last one included.
+                    aborted = send_failed or (
+                        not complete and (started or disconnected or cancelled)
+                    )
+                    if not started:
+                        gone = aborted and error_type is None
+                        status = CLIENT_CLOSED_REQUEST if gone else 500
+                if websocket or aborted or error_type is not None:
+                    outcome = Outcome(
+                        status,
+                        body_bytes,
+                        duration_ns,
+                        error_type,
+                        aborted,
+                        close_code if websocket else None,
+                    )
+                    self._finish(
+                        scope, method, visitor, referrer, host, request_id, outcome, websocket
+                    )
+                else:  # a complete response that waited for the app (a server error)
+                    self._log_complete(
+                        scope,
+                        method,
+                        visitor,
+                        referrer,
+                        host,
+                        request_id,
+                        status,
+                        body_bytes,
+                        duration_ns,
+                    )
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Messages pass untouched; we only watch for the end of shutdown to flush first, because
@@ -388,7 +409,7 @@ class PassiveLogMiddleware:
         finally:
             self.flush()
 
-    def _write_line(
+    def _log_complete(
         self,
         scope: Scope,
         method: str,
@@ -399,35 +420,36 @@ class PassiveLogMiddleware:
         status: int,
         body_bytes: int,
         duration_ns: int,
-    ) -> bool:
-        # A plain HTTP record goes out as a JSON line put together from parts rendered once per
-        # visitor and page (RecordBuilder.line): the same bytes as _finish's record, rendered,
-        # for less work. False when _finish must build the record instead.
-        if capturing():
-            return False
-        try:
-            line = self._builder.line(
-                str(scope.get("scheme", "http")),
-                method,
-                str(scope.get("path", "")),
-                scope.get("query_string") or b"",
-                str(scope.get("http_version", "1.1")),
-                visitor,
-                referrer,
-                host,
-                request_id,
-                status,
-                body_bytes,
-                duration_ns,
-                time.time_ns(),
-            )
-        except Exception:
-            return False  # the record _finish builds says what went wrong
+    ) -> None:
+        # The record of a response that completed without error. It goes out as a JSON line put
+        # together from parts rendered once per visitor and page (RecordBuilder.line): the same
+        # bytes as _finish's record, rendered, for less work. Where that cannot be done (records
+        # go out as dicts, or a line cannot be made), _finish builds the record.
         limit = self._line_limit
-        if line is None or (limit and len(line) > limit):
-            return False
-        self._emit_line(line)
-        return True
+        if limit is not None and not capturing():
+            try:
+                line = self._builder.line(
+                    str(scope.get("scheme", "http")),
+                    method,
+                    str(scope.get("path", "")),
+                    scope.get("query_string") or b"",
+                    str(scope.get("http_version", "1.1")),
+                    visitor,
+                    referrer,
+                    host,
+                    request_id,
+                    status,
+                    body_bytes,
+                    duration_ns,
+                    time.time_ns(),
+                )
+            except Exception:
+                line = None  # the record _finish builds says what went wrong
+            if line is not None and not (limit and len(line) > limit):
+                self._emit_line(line)
+                return
+        outcome = Outcome(status, body_bytes, duration_ns)
+        self._finish(scope, method, visitor, referrer, host, request_id, outcome, False)
 
     def _finish(
         self,

@@ -226,7 +226,9 @@ FIELDS: Final[tuple[FieldSpec, ...]] = (
         "error.type",
         "string",
         "RuntimeError",
-        "The exception's class name when the app raised; never its message.",
+        "The exception's class name when the app raised before its response completed, or "
+        "after a 5xx one; never its message. An exception in a background task after a "
+        "complete response is the server's to log.",
     ),
     FieldSpec(
         ABORTED,
