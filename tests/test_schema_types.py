@@ -236,6 +236,12 @@ def _run(app: Any, scope_type: str, messages: list[dict[str, Any]]) -> list[dict
     return records
 
 
+async def _str_status(scope: Any, receive: Any, send: Any) -> None:
+    # An app's mistake that some servers pass on: the record is still one that an index takes.
+    await send({"type": "http.response.start", "status": "200", "headers": []})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
 async def _websocket(scope: Any, receive: Any, send: Any) -> None:
     await receive()
     await send({"type": "websocket.accept"})
@@ -252,6 +258,13 @@ async def _websocket(scope: Any, receive: Any, send: Any) -> None:
             [{"type": "http.request", "body": b"", "more_body": False}],
             schema.ABORTED,
             id="client-disconnects",
+        ),
+        pytest.param(
+            _str_status,
+            "http",
+            [{"type": "http.request", "body": b"", "more_body": False}],
+            schema.INTERNAL_ERROR,
+            id="status-not-an-int",
         ),
         pytest.param(
             _websocket,

@@ -308,12 +308,12 @@ class PassiveLogMiddleware:
             except BaseException:
                 send_failed = True
                 raise
-            if complete and not logged and status < 500:
+            if complete and not logged and type(status) is int and status < 500:
                 # The response is complete: its record goes out now rather than when the app
                 # returns, which may be much later (Starlette runs background tasks after the
                 # response) or never (a worker killed meanwhile). A server error waits for the
                 # app to return: Starlette sends its 500 and then raises, and the record names
-                # the exception.
+                # the exception. So does a status that is not an int, for _finish to deal with.
                 logged = True
                 self._log_complete(
                     scope,

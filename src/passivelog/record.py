@@ -489,18 +489,26 @@ class RecordBuilder:
     def fallback(
         self, *, kind: str, method: str, outcome: Outcome, end_time_ns: int, error: BaseException
     ) -> dict[str, Any]:
-        """A minimal record for when :meth:`build` failed: no request data, the failure named."""
-        return {
+        """A minimal record for when :meth:`build` failed: no request data, the failure named.
+
+        The status is kept only when it is an int: an app that sent another type (the usual
+        reason build failed) would otherwise give a record that an ECS index refuses.
+        """
+        status = outcome.status
+        record = {
             f.TIMESTAMP: self._timestamps.format(end_time_ns),
-            f.MESSAGE: f"{method} [unavailable] {outcome.status}",
+            f.MESSAGE: f"{method} [unavailable]",
             f.EVENT_DATASET: f.DATASET,
             f.KIND: kind,
             f.EVENT_DURATION: outcome.duration_ns,
             f.HTTP_METHOD: method,
-            f.STATUS_CODE: outcome.status,
             f.BODY_BYTES: outcome.body_bytes,
             f.INTERNAL_ERROR: type(error).__name__,
         }
+        if type(status) is int:
+            record[f.MESSAGE] = f"{method} [unavailable] {status}"
+            record[f.STATUS_CODE] = status
+        return record
 
 
 __all__ = ["Outcome", "RecordBuilder", "request_id_from"]
