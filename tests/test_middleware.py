@@ -380,6 +380,22 @@ def test_websocket_gives_one_record_with_close_code(make_app: Callable[..., Any]
     assert record[schema.STATUS_CODE] == 101
 
 
+def test_a_websocket_denied_with_an_http_response_records_its_status_and_bytes(
+    make_app: Callable[..., Any],
+) -> None:
+    async def members_only(websocket: WebSocket) -> None:
+        await websocket.send_denial_response(PlainTextResponse("members only", status_code=403))
+
+    app = make_app(Starlette(routes=[WebSocketRoute("/ws", members_only)]))
+    scope = http_scope("/ws", scheme="ws", scope_type="websocket")
+    scope["extensions"] = {"websocket.http.response": {}}
+    with capture_records() as records:
+        sent = _asgi_call(app, scope, [{"type": "websocket.connect"}])
+    assert sent[0]["type"] == "websocket.http.response.start"
+    [record] = records
+    assert (record[schema.STATUS_CODE], record[schema.BODY_BYTES]) == (403, len("members only"))
+
+
 def test_lifespan_messages_pass_untouched(make_app: Callable[..., Any]) -> None:
     seen: list[dict[str, Any]] = []
 

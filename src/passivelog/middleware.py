@@ -301,8 +301,11 @@ class PassiveLogMiddleware:
                     close_code = int(message.get("code", 1000))
                 end_ns = time.perf_counter_ns()
             elif message_type == "websocket.http.response.start":
+                # The WebSocket Denial Response extension: an HTTP response instead of a handshake.
                 started = True
                 status = message["status"]
+            elif message_type == "websocket.http.response.body":
+                body_bytes += len(message.get("body", b""))
             try:
                 await send(message)
             except BaseException:
