@@ -29,6 +29,7 @@ header_names = st.sampled_from(
         b"host",
         b"authorization",
         b"x-ad-opt-out",
+        b"traceparent",
     ]
 )
 paths = st.text(max_size=200).map(lambda s: "/" + s)

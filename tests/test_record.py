@@ -19,6 +19,7 @@ from passivelog.pseudonym import Pseudonymiser
 from passivelog.record import Outcome, RecordBuilder
 from passivelog.render import to_json_line
 from passivelog.scrub import ReferrerScrubber, UrlScrubber
+from passivelog.trace import TraceIds
 
 from .conftest import SECRET
 
@@ -78,6 +79,7 @@ def line_of(b: RecordBuilder, values: dict[str, Any]) -> bytes | None:
         values["referrer"],
         values["host"],
         values["request_id"],
+        values.get("trace"),
         outcome.status,
         outcome.body_bytes,
         outcome.duration_ns,
@@ -108,6 +110,12 @@ texts = st.text(max_size=120) | st.sampled_from(["/", "/shop/42", "/a b", "/\u20
     body=st.integers(min_value=0, max_value=2**40),
     version=st.sampled_from(["1.0", "1.1", "2", "3"]) | st.text(max_size=5),
     ip_mode=st.sampled_from(IP_MODES),
+    trace=st.none()
+    | st.builds(
+        TraceIds,
+        st.text("0123456789abcdef", min_size=32, max_size=32),
+        st.none() | st.text("0123456789abcdef", min_size=16, max_size=16),
+    ),
 )
 def test_the_line_is_the_rendered_record(
     city_db: Path,
@@ -125,6 +133,7 @@ def test_the_line_is_the_rendered_record(
     body: int,
     version: str,
     ip_mode: str,
+    trace: TraceIds | None,
 ) -> None:
     headers = [(b"user-agent", ua), (b"cookie", cookie)]
     for name, value in (
@@ -145,6 +154,7 @@ def test_the_line_is_the_rendered_record(
         query=query,
         http_version=version,
         outcome=Outcome(status, body, 1000),
+        trace=trace,
     )
     line = line_of(b, values)
     assert line == to_json_line(b.build(kind="http", **values))

@@ -165,6 +165,7 @@ REALISTIC_HEADERS = st.sampled_from(
         (b"cookie", b"sessionid=abc123; _ga=GA1.1.5.6"),
         (b"referer", b"https://mail.example/?to=a%40b.example&utm_source=x"),
         (b"sec-gpc", b"1"),
+        (b"traceparent", b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
     ]
 )
 

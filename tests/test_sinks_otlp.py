@@ -94,6 +94,43 @@ def test_log_record_carries_otel_names_time_body_and_severity() -> None:
     assert readable.resource.attributes["service.name"] == "shop"
 
 
+@pytest.mark.parametrize(
+    ("trace_id", "span_id", "expected"),
+    [
+        pytest.param(
+            "4bf92f3577b34da6a3ce929d0e0e4736",
+            "00f067aa0ba902b7",
+            (0x4BF92F3577B34DA6A3CE929D0E0E4736, 0x00F067AA0BA902B7),
+            id="both",
+        ),
+        pytest.param(
+            "4bf92f3577b34da6a3ce929d0e0e4736",
+            None,
+            (0x4BF92F3577B34DA6A3CE929D0E0E4736, 0),
+            id="trace-only",
+        ),
+        pytest.param("4BF92F3577B34DA6A3CE929D0E0E4736", None, (0, 0), id="upper-case"),
+        pytest.param("0" * 32, "0" * 16, (0, 0), id="all-zeros"),
+        pytest.param("abc", "xyz", (0, 0), id="wrong-length"),
+        pytest.param(7, None, (0, 0), id="not-text"),
+    ],
+)
+def test_trace_and_span_ids_are_the_log_records_own(
+    trace_id: Any, span_id: Any, expected: tuple[int, int]
+) -> None:
+    record = make_record(1)
+    record[schema.TRACE_ID] = trace_id
+    if span_id is not None:
+        record[schema.SPAN_ID] = span_id
+    sink = OtlpSink()
+    try:
+        log = sink.to_log_record(record).log_record
+    finally:
+        sink.close()
+    assert (log.trace_id or 0, log.span_id or 0) == expected
+    assert not {"passivelog.trace_id", "passivelog.span_id"} & set(log.attributes)
+
+
 def test_self_records_are_warnings_and_a_missing_time_is_now() -> None:
     sink = OtlpSink()
     try:
@@ -147,9 +184,12 @@ class Received:
     body: str = ""
     attributes: dict[str, Any] = field(default_factory=dict)
     resource: dict[str, Any] = field(default_factory=dict)
+    trace_id: str = ""
+    span_id: str = ""
 
 
 _ATTRIBUTE = re.compile(r"^\s+-> (?P<key>\S+): (?P<kind>\w+)\((?P<value>.*)\)$")
+_ID = re.compile(r"^\s*(?P<which>Trace|Span) ID\s*: (?P<value>\S*)$")
 
 
 def parse_debug_log(text: str) -> list[Received]:
@@ -173,6 +213,11 @@ def parse_debug_log(text: str) -> list[Received]:
         elif match := _ATTRIBUTE.match(line):
             kind, value = match["kind"], match["value"]
             target[match["key"]] = int(value) if kind == "Int" else value
+        elif records and (match := _ID.match(line)):
+            if match["which"] == "Trace":
+                records[-1].trace_id = match["value"]
+            else:
+                records[-1].span_id = match["value"]
     return records
 
 
@@ -235,6 +280,10 @@ def test_collector_receives_otel_names_and_the_records_own_timestamps(rotel: Rot
     rotel.start()
     sink = OtlpSink(f"http://127.0.0.1:{rotel.port}/v1/logs", service_name="shop")
     sent = [make_record(i) for i in range(25)]
+    for i, record in enumerate(sent[:10]):  # the trace of a request, and of its server span
+        record[schema.TRACE_ID] = f"{i + 1:032x}"
+        if i % 2:
+            record[schema.SPAN_ID] = f"{i + 1:016x}"
     with Dispatcher([sink]) as dispatcher:
         for record in sent:
             dispatcher.emit(record)
@@ -257,6 +306,10 @@ def test_collector_receives_otel_names_and_the_records_own_timestamps(rotel: Rot
         assert got.attributes["geo.region.iso_code"] == "GB-ENG"
         ecs_only = {schema.CLIENT_IP, schema.GEO_COUNTRY, schema.GEO_REGION, schema.TIMESTAMP}
         assert not ecs_only & set(got.attributes)
+        # Trace and span ids are the log record's own, not attributes.
+        assert got.trace_id == record.get(schema.TRACE_ID, "")
+        assert got.span_id == record.get(schema.SPAN_ID, "")
+        assert not {"passivelog.trace_id", "passivelog.span_id"} & set(got.attributes)
     assert dispatcher.stats()[sink.name].written == len(sent)
 
 

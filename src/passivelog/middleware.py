@@ -26,6 +26,7 @@ from passivelog.record import Outcome, RecordBuilder, request_id_from
 from passivelog.scrub import ReferrerScrubber, UrlScrubber
 from passivelog.sinks import Dispatcher, FileSink, Sink, StreamSink, sinks_from_env
 from passivelog.testing import capturing
+from passivelog.trace import TraceIds, trace_ids
 from passivelog.visitor import VisitorFacts
 
 Scope = MutableMapping[str, Any]
@@ -33,6 +34,9 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+# The module whose current span passivelog.trace reads.
+_OTEL_TRACE: Final = "opentelemetry.trace"
 
 # nginx's convention for "the client closed the request before a response was started".
 CLIENT_CLOSED_REQUEST: Final = 499
@@ -68,6 +72,7 @@ class PassiveLogMiddleware:
         scrubber: UrlScrubber | None = None,
         opt_out: OptOutPolicy | bool = True,
         log_ad_id: bool = False,
+        trace_context: bool = True,
         output: IO[str] | IO[bytes] | str | os.PathLike[str] | None = None,
         sinks: Sequence[Sink] | None = None,
         schema: str = "ecs",
@@ -78,6 +83,9 @@ class PassiveLogMiddleware:
         flush_timeout: float = 5.0,
     ) -> None:
         self.app = app
+        if not isinstance(trace_context, bool):
+            raise ValueError(f"trace_context must be True or False; got {trace_context!r}")
+        self._trace_context = trace_context
         if isinstance(exclude_paths, str):
             raise ValueError("exclude_paths must be a list of paths, not one string")
         if ip_mode not in IP_MODES:
@@ -197,7 +205,7 @@ class PassiveLogMiddleware:
         # VisitorCache.key), and the three read here.
         visitor_names = self._visitor_names
         picked: list[Any] = [peer]
-        referrer = host = incoming_id = None
+        referrer = host = incoming_id = traceparent = None
         for pair in headers:
             name = pair[0]
             if name in visitor_names:
@@ -208,6 +216,9 @@ class PassiveLogMiddleware:
                 host = pair[1]
             elif name == b"x-request-id":
                 incoming_id = pair[1]
+            elif name == b"traceparent":
+                # W3C Trace Context 3.2: a request with more than one is read as having none.
+                traceparent = b"" if traceparent is not None else pair[1]
         try:
             try:
                 key: int | None = hash(tuple(picked))
@@ -219,6 +230,11 @@ class PassiveLogMiddleware:
             visitor = _unknown_visitor(exc)
         decision = visitor.decision
         request_id = request_id_from(incoming_id)
+        # Looked for only where there is something to find: a traceparent header, or
+        # OpenTelemetry's trace API loaded by the app (passivelog never imports it).
+        trace = None
+        if self._trace_context and (traceparent is not None or _OTEL_TRACE in sys.modules):
+            trace = trace_ids(traceparent)
         state = scope.get("state")
         if state is None:
             state = scope["state"] = {}
@@ -325,6 +341,7 @@ class PassiveLogMiddleware:
                     referrer,
                     host,
                     request_id,
+                    trace,
                     status,
                     body_bytes,
                     end_ns - start_ns,
@@ -358,8 +375,8 @@ class PassiveLogMiddleware:
             raise
         finally:
             if not logged:
-                # The response did not complete: the app raised, the client went away, the
-                # task was cancelled, or this is a WebSocket connection ending.
+                # The response did not complete (the app raised, the client went away, the task
+                # was cancelled), was a server error, or this is a WebSocket connection ending.
                 duration_ns = (end_ns or time.perf_counter_ns()) - start_ns
                 if websocket:
                     aborted = False
@@ -383,7 +400,15 @@ class PassiveLogMiddleware:
                         close_code if websocket else None,
                     )
                     self._finish(
-                        scope, method, visitor, referrer, host, request_id, outcome, websocket
+                        scope,
+                        method,
+                        visitor,
+                        referrer,
+                        host,
+                        request_id,
+                        trace,
+                        outcome,
+                        websocket,
                     )
                 else:  # a complete response that waited for the app (a server error)
                     self._log_complete(
@@ -393,6 +418,7 @@ class PassiveLogMiddleware:
                         referrer,
                         host,
                         request_id,
+                        trace,
                         status,
                         body_bytes,
                         duration_ns,
@@ -420,6 +446,7 @@ class PassiveLogMiddleware:
         referrer: bytes | None,
         host: bytes | None,
         request_id: str,
+        trace: TraceIds | None,
         status: int,
         body_bytes: int,
         duration_ns: int,
@@ -441,6 +468,7 @@ class PassiveLogMiddleware:
                     referrer,
                     host,
                     request_id,
+                    trace,
                     status,
                     body_bytes,
                     duration_ns,
@@ -452,7 +480,7 @@ class PassiveLogMiddleware:
                 self._emit_line(line)
                 return
         outcome = Outcome(status, body_bytes, duration_ns)
-        self._finish(scope, method, visitor, referrer, host, request_id, outcome, False)
+        self._finish(scope, method, visitor, referrer, host, request_id, trace, outcome, False)
 
     def _finish(
         self,
@@ -462,6 +490,7 @@ class PassiveLogMiddleware:
         referrer: bytes | None,
         host: bytes | None,
         request_id: str,
+        trace: TraceIds | None,
         outcome: Outcome,
         websocket: bool,
     ) -> None:
@@ -487,6 +516,7 @@ class PassiveLogMiddleware:
                 request_id=request_id,
                 outcome=outcome,
                 end_time_ns=end_time_ns,
+                trace=trace,
             )
         except Exception as exc:
             self._internal_errors += 1

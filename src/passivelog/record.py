@@ -24,6 +24,7 @@ from passivelog.pseudonym import Pseudonymiser
 from passivelog.render import json_members, json_string
 from passivelog.scrub import ReferrerScrubber, UrlScrubber
 from passivelog.sinks._base import check_number
+from passivelog.trace import TraceIds
 from passivelog.visitor import VISITOR_HEADERS, Headers, VisitorCache, VisitorFacts, remember
 
 # An incoming request id is kept only when it looks like an id: a bounded run of URL-safe
@@ -107,12 +108,24 @@ def _line_template() -> bytes:
         name(f.BODY_BYTES) + b"%d,",
         name(f.HTTP_VERSION) + b'"%s",',
         name(f.REQUEST_ID) + b'"%s"',
-        b"%s%s%s}\n",  # page fields, visitor fields, redactions
+        b"%s%s%s%s}\n",  # trace ids, page fields, visitor fields, redactions
     ]
     return b"".join(parts)
 
 
 _LINE: Final = _line_template()
+_TRACE_JSON: Final = b"," + json_string(f.TRACE_ID) + b':"%s"'
+_SPAN_JSON: Final = b"," + json_string(f.SPAN_ID) + b':"%s"'
+
+
+def _trace_json(trace: TraceIds) -> bytes:
+    # passivelog.trace makes the ids of lower-case hex digits only: nothing to escape.
+    text = _TRACE_JSON % trace.trace_id.encode("ascii")
+    if trace.span_id is not None:
+        text += _SPAN_JSON % trace.span_id.encode("ascii")
+    return text
+
+
 # Scope values written as they are (method, scheme, HTTP version): few distinct ones, so their
 # JSON forms are kept; bounded against a client or app inventing many.
 _ESCAPED_MAX: Final = 64
@@ -347,6 +360,7 @@ class RecordBuilder:
         request_id: str,
         outcome: Outcome,
         end_time_ns: int,
+        trace: TraceIds | None = None,
     ) -> dict[str, Any]:
         page = self._page(path, query, referrer, host)
         path_value = page.path
@@ -367,6 +381,10 @@ class RecordBuilder:
             f.HTTP_VERSION: http_version,
             f.REQUEST_ID: request_id,
         }
+        if trace is not None:
+            record[f.TRACE_ID] = trace.trace_id
+            if trace.span_id is not None:
+                record[f.SPAN_ID] = trace.span_id
         if page.fields:
             record.update(page.fields)
         record.update(visitor.fields)
@@ -391,6 +409,7 @@ class RecordBuilder:
         referrer: bytes | None,
         host: bytes | None,
         request_id: str,
+        trace: TraceIds | None,
         status: int,
         body_bytes: int,
         duration_ns: int,
@@ -426,6 +445,7 @@ class RecordBuilder:
             body_bytes,
             version_json,
             request_id.encode("ascii", "replace"),
+            b"" if trace is None else _trace_json(trace),
             page.fields_json,
             visitor.json,
             page.redactions_json,

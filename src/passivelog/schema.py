@@ -53,6 +53,8 @@ STATUS_CODE: Final = "http.response.status_code"
 BODY_BYTES: Final = "http.response.body.bytes"
 HTTP_VERSION: Final = "http.version"
 REQUEST_ID: Final = "http.request.id"
+TRACE_ID: Final = "trace.id"
+SPAN_ID: Final = "span.id"
 UA_ORIGINAL: Final = "user_agent.original"
 UA_NAME: Final = "user_agent.name"
 UA_VERSION: Final = "user_agent.version"
@@ -191,6 +193,24 @@ FIELDS: Final[tuple[FieldSpec, ...]] = (
         "string",
         "4f1c2b9a8e7d6c5b",
         "An incoming `X-Request-ID` when well formed (<= 128 safe characters), else new.",
+    ),
+    FieldSpec(
+        TRACE_ID,
+        "passivelog.trace_id",
+        "string",
+        "4bf92f3577b34da6a3ce929d0e0e4736",
+        "The request's distributed trace: OpenTelemetry's current span, else a valid W3C "
+        "`traceparent` header (32 lower-case hex digits). A random id per trace, not per "
+        "visitor; `trace_context=False` leaves it out. OTLP sinks carry it as the log record's "
+        "own trace id.",
+    ),
+    FieldSpec(
+        SPAN_ID,
+        "passivelog.span_id",
+        "string",
+        "00f067aa0ba902b7",
+        "The server span's id, when OpenTelemetry's instrumentation wraps passivelog. OTLP sinks "
+        "carry it as the log record's own span id.",
     ),
     FieldSpec(
         UA_ORIGINAL,

@@ -15,15 +15,25 @@ from passivelog.sinks._base import SELF_DATASET, check_number
 
 DEFAULT_ENDPOINT: Final = "http://127.0.0.1:4318/v1/logs"
 
-# Carried by the log record itself (timestamp, body), so not repeated as attributes.
+# Carried by the log record itself (timestamp, body, trace and span ids), so not repeated as
+# attributes.
+_OWN_FIELDS: Final = (fields.TIMESTAMP, fields.MESSAGE, fields.TRACE_ID, fields.SPAN_ID)
 _NOT_ATTRIBUTES: Final = frozenset(
-    {
-        fields.TIMESTAMP,
-        fields.MESSAGE,
-        fields.ECS_TO_OTEL[fields.TIMESTAMP],
-        fields.ECS_TO_OTEL[fields.MESSAGE],
-    }
+    [*_OWN_FIELDS, *(fields.ECS_TO_OTEL[name] for name in _OWN_FIELDS)]
 )
+
+
+def hex_id(value: Any, digits: int) -> int | None:
+    """A trace id (32 digits) or span id (16) as the int the SDK takes; None unless valid.
+
+    Valid as W3C Trace Context writes them: lower-case hex, not all zeros.
+    """
+    if not isinstance(value, str) or len(value) != digits:
+        return None
+    if value.strip("0123456789abcdef"):
+        return None
+    number = int(value, 16)
+    return number or None
 
 
 def timestamp_ns(value: Any) -> int | None:
@@ -149,6 +159,8 @@ class OtlpSink:
             severity_text="WARN" if warn else "INFO",
             body=_text(body) if isinstance(body, str) else None,
             attributes=attributes,
+            trace_id=hex_id(record.get(fields.TRACE_ID), 32),
+            span_id=hex_id(record.get(fields.SPAN_ID), 16),
         )
         return self._readable(
             log_record=log_record, resource=self._resource, instrumentation_scope=self._scope
