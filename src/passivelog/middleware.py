@@ -202,7 +202,7 @@ class PassiveLogMiddleware:
         client = scope.get("client")
         peer = str(client[0]) if client else None
         # One pass over the headers: the lines that make up the visitor's cache key (see
-        # VisitorCache.key), and the three read here.
+        # VisitorCache.key), and the four read here.
         visitor_names = self._visitor_names
         picked: list[Any] = [peer]
         referrer = host = incoming_id = traceparent = None
