@@ -35,6 +35,16 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
+# What a request's record needs besides its outcome: scope, method, visitor, referrer, host,
+# request id, trace, and the start time (perf_counter_ns).
+_Request = tuple[Scope, str, VisitorFacts, bytes | None, bytes | None, str, TraceIds | None, int]
+
+
+def _announces_trailers(start: Message | None) -> bool:
+    # ASGI HTTP Trailers extension: the response start says whether trailers follow the body.
+    return start is not None and start.get("trailers", False) is True
+
+
 # The module whose current span passivelog.trace reads.
 _OTEL_TRACE: Final = "opentelemetry.trace"
 
@@ -252,31 +262,36 @@ class PassiveLogMiddleware:
                 app_scope = dict(scope)
                 app_scope["headers"] = app_headers
 
+        # What the record needs besides the response's outcome, in one tuple: the closures below
+        # then hold one cell for it instead of one per value (cells cost per request).
+        request: _Request = (scope, method, visitor, referrer, host, request_id, trace, start_ns)
         status = 0
         body_bytes = 0
-        started = complete = disconnected = send_failed = accepted = trailers = logged = False
-        start_headers: Any = None
+        started = complete = disconnected = send_failed = accepted = logged = False
+        start: Message | None = None  # the http.response.start message, once sent
         close_code: int | None = None
         end_ns = 0
 
         async def watch_send(message: Message) -> None:
             nonlocal status, body_bytes, started, complete, end_ns, accepted, close_code
-            nonlocal send_failed, trailers, start_headers, logged
+            nonlocal send_failed, start, logged
             message_type = message["type"]
             if message_type == "http.response.body":
                 body_bytes += len(message.get("body", b""))
                 # With trailers announced, the response ends with the last trailers message
-                # (ASGI HTTP Trailers extension), not with the body.
-                if not message.get("more_body", False) and not trailers:
+                # (ASGI HTTP Trailers extension), not with the body. (_announces_trailers,
+                # written out: this runs for nearly every response.)
+                if not message.get("more_body", False) and (
+                    start is None or start.get("trailers", False) is not True
+                ):
                     complete = True
                     end_ns = time.perf_counter_ns()
             elif message_type == "http.response.start":
                 started = True
                 status = message["status"]
-                trailers = message.get("trailers", False) is True
-                start_headers = message.get("headers")
+                start = message
                 if policy is not None:
-                    original = start_headers or []
+                    original = message.get("headers") or []
                     if not isinstance(original, list):
                         original = list(original)
                     filtered = policy.response_headers(
@@ -291,8 +306,9 @@ class PassiveLogMiddleware:
             elif message_type == "http.response.pathsend":
                 # The server sends the file itself (ASGI Path Send extension; granian does, and
                 # Starlette's FileResponse and StaticFiles use it there): no body bytes pass here.
-                body_bytes += sent_file_size(start_headers, message.get("path"))
-                if not trailers:
+                headers_sent = start.get("headers") if start is not None else None
+                body_bytes += sent_file_size(headers_sent, message.get("path"))
+                if not _announces_trailers(start):
                     complete = True
                     end_ns = time.perf_counter_ns()
             elif message_type == "http.response.trailers":
@@ -334,18 +350,7 @@ class PassiveLogMiddleware:
                 # app to return: Starlette sends its 500 and then raises, and the record names
                 # the exception. So does a status that is not an int, for _finish to deal with.
                 logged = True
-                self._log_complete(
-                    scope,
-                    method,
-                    visitor,
-                    referrer,
-                    host,
-                    request_id,
-                    trace,
-                    status,
-                    body_bytes,
-                    end_ns - start_ns,
-                )
+                self._log_complete(request, status, body_bytes, end_ns)
 
         async def watch_receive() -> Message:
             nonlocal disconnected, close_code
@@ -377,7 +382,7 @@ class PassiveLogMiddleware:
             if not logged:
                 # The response did not complete (the app raised, the client went away, the task
                 # was cancelled), was a server error, or this is a WebSocket connection ending.
-                duration_ns = (end_ns or time.perf_counter_ns()) - start_ns
+                end_ns = end_ns or time.perf_counter_ns()
                 if websocket:
                     aborted = False
                     if not started:
@@ -394,35 +399,14 @@ class PassiveLogMiddleware:
                     outcome = Outcome(
                         status,
                         body_bytes,
-                        duration_ns,
+                        end_ns - start_ns,
                         error_type,
                         aborted,
                         close_code if websocket else None,
                     )
-                    self._finish(
-                        scope,
-                        method,
-                        visitor,
-                        referrer,
-                        host,
-                        request_id,
-                        trace,
-                        outcome,
-                        websocket,
-                    )
+                    self._finish(request, outcome, websocket)
                 else:  # a complete response that waited for the app (a server error)
-                    self._log_complete(
-                        scope,
-                        method,
-                        visitor,
-                        referrer,
-                        host,
-                        request_id,
-                        trace,
-                        status,
-                        body_bytes,
-                        duration_ns,
-                    )
+                    self._log_complete(request, status, body_bytes, end_ns)
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Messages pass untouched; we only watch for the end of shutdown to flush first, because
@@ -438,23 +422,13 @@ class PassiveLogMiddleware:
         finally:
             self.flush()
 
-    def _log_complete(
-        self,
-        scope: Scope,
-        method: str,
-        visitor: VisitorFacts,
-        referrer: bytes | None,
-        host: bytes | None,
-        request_id: str,
-        trace: TraceIds | None,
-        status: int,
-        body_bytes: int,
-        duration_ns: int,
-    ) -> None:
+    def _log_complete(self, request: _Request, status: int, body_bytes: int, end_ns: int) -> None:
         # The record of a response that completed without error. It goes out as a JSON line put
         # together from parts rendered once per visitor and page (RecordBuilder.line): the same
         # bytes as _finish's record, rendered, for less work. Where that cannot be done (records
         # go out as dicts, or a line cannot be made), _finish builds the record.
+        scope, method, visitor, referrer, host, request_id, trace, start_ns = request
+        duration_ns = end_ns - start_ns
         limit = self._line_limit
         if limit is not None and not capturing():
             try:
@@ -479,24 +453,13 @@ class PassiveLogMiddleware:
             if line is not None and not (limit and len(line) > limit):
                 self._emit_line(line)
                 return
-        outcome = Outcome(status, body_bytes, duration_ns)
-        self._finish(scope, method, visitor, referrer, host, request_id, trace, outcome, False)
+        self._finish(request, Outcome(status, body_bytes, duration_ns), False)
 
-    def _finish(
-        self,
-        scope: Scope,
-        method: str,
-        visitor: VisitorFacts,
-        referrer: bytes | None,
-        host: bytes | None,
-        request_id: str,
-        trace: TraceIds | None,
-        outcome: Outcome,
-        websocket: bool,
-    ) -> None:
+    def _finish(self, request: _Request, outcome: Outcome, websocket: bool) -> None:
         # Logging must never break the app: any failure here becomes a minimal record (counted),
         # and if even that fails, only the counter moves.
         end_time_ns = time.time_ns()
+        scope, method, visitor, referrer, host, request_id, trace, _ = request
         kind = "websocket" if websocket else "http"
         scheme = str(scope.get("scheme", "ws" if websocket else "http"))
         path = str(scope.get("path", ""))
