@@ -522,6 +522,16 @@ def test_recorded_keys_are_all_declared(make_app: Callable[..., Any]) -> None:
         ({"visitor_cache_size": -1}, "visitor_cache_size"),
         ({"visitor_cache_size": True}, "visitor_cache_size"),
         ({"page_cache_size": 2.5}, "page_cache_size"),
+        ({"ua_cache_size": -1}, "ua_cache_size"),
+        ({"geo_cache_size": -1, "geo_db": None}, "geo_cache_size"),
+        ({"log_user_agent": "no"}, "log_user_agent"),
+        ({"log_ad_id": 1}, "log_ad_id"),
+        ({"proxy_header": "x-real-ip"}, "proxy_header"),
+        ({"cross_site_referrer": "keep"}, "cross_site_referrer"),
+        ({"secret": 123}, "secret must be text or bytes"),
+        ({"geo": "geoip"}, "geo must be a GeoLocator"),
+        ({"sinks": []}, "sinks is empty"),
+        ({"processors": [1]}, "processors"),
     ],
     ids=[
         "ip-mode",
@@ -535,12 +545,28 @@ def test_recorded_keys_are_all_declared(make_app: Callable[..., Any]) -> None:
         "visitor-cache-negative",
         "visitor-cache-bool",
         "page-cache-float",
+        "ua-cache-negative",
+        "geo-cache-negative-geo-off",
+        "flag-a-string",
+        "flag-an-int",
+        "proxy-header",
+        "cross-site-referrer",
+        "secret-an-int",
+        "geo-not-a-locator",
+        "no-sinks",
+        "processor-not-callable",
     ],
 )
 def test_bad_configuration_raises_value_error(options: dict[str, Any], message: str) -> None:
     options.setdefault("secret", SECRET)
     with pytest.raises(ValueError, match=message.replace(".", r"\.").replace("/", "/")):
         PassiveLogMiddleware(starlette_app(), **options)
+
+
+def test_none_means_no_proxies_no_exclusions_no_processors(make_app: Callable[..., Any]) -> None:
+    app = make_app(starlette_app(), trusted_proxies=None, exclude_paths=None, processors=None)
+    _, [record] = request(app, headers={"x-forwarded-for": "198.51.100.4"})
+    assert record[schema.CLIENT_IP] != "198.51.100.4"  # the peer is trusted by no one
 
 
 def test_missing_secret_warns_once_and_still_works(city_db: Any) -> None:

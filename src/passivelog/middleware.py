@@ -16,15 +16,16 @@ from structlog.typing import Processor
 
 from passivelog import schema as fields
 from passivelog.agent import AgentParser
-from passivelog.client import IP_MODES, IpReducer, TrustedProxies
+from passivelog.client import IP_MODES, PROXY_HEADERS, IpReducer, TrustedProxies
 from passivelog.cookies import DEFAULT_ID_COOKIES, CookieIdentifier
 from passivelog.emit import Emitter
 from passivelog.geo import DEFAULT, GeoLocator, MaxMindLocator, resolve_geo_db
 from passivelog.optout import DecisionView, OptOutDecision, OptOutPolicy
 from passivelog.pseudonym import pseudonymiser_from
 from passivelog.record import Outcome, RecordBuilder, request_id_from
-from passivelog.scrub import ReferrerScrubber, UrlScrubber
+from passivelog.scrub import CROSS_SITE_MODES, REFERRER_MODES, ReferrerScrubber, UrlScrubber
 from passivelog.sinks import Dispatcher, FileSink, Sink, StreamSink, sinks_from_env
+from passivelog.sinks._base import check_number
 from passivelog.testing import capturing
 from passivelog.trace import TraceIds, trace_ids
 from passivelog.visitor import VisitorFacts
@@ -66,13 +67,13 @@ class PassiveLogMiddleware:
         *,
         secret: str | bytes | None = None,
         ip_mode: str = "full",
-        trusted_proxies: Iterable[str] = (),
+        trusted_proxies: Iterable[str] | None = (),
         proxy_header: str = "auto",
         geo_db: Any = DEFAULT,
         geo: GeoLocator | None = None,
         geo_cache_size: int = 4096,
         id_cookies: Iterable[str] = DEFAULT_ID_COOKIES,
-        exclude_paths: Iterable[str] = (),
+        exclude_paths: Iterable[str] | None = (),
         log_user_agent: bool = False,
         ua_cache_size: int = 4096,
         visitor_cache_size: int = 4096,
@@ -87,19 +88,52 @@ class PassiveLogMiddleware:
         sinks: Sequence[Sink] | None = None,
         schema: str = "ecs",
         logger: Any = None,
-        processors: Iterable[Processor] = (),
+        processors: Iterable[Processor] | None = (),
         queue_size: int = 10_000,
         overflow: str = "block",
         flush_timeout: float = 5.0,
     ) -> None:
         self.app = app
-        if not isinstance(trace_context, bool):
-            raise ValueError(f"trace_context must be True or False; got {trace_context!r}")
+        # Options are checked here, by the names they are passed as, before the parts they
+        # configure see them (those name their own parameters).
+        for name, flag in (
+            ("log_user_agent", log_user_agent),
+            ("log_ad_id", log_ad_id),
+            ("trace_context", trace_context),
+        ):
+            if not isinstance(flag, bool):
+                raise ValueError(f"{name} must be True or False; got {flag!r}")
+        for name, choice, choices in (
+            ("ip_mode", ip_mode, IP_MODES),
+            ("proxy_header", proxy_header, PROXY_HEADERS),
+            ("referrer_mode", referrer_mode, REFERRER_MODES),
+            ("cross_site_referrer", cross_site_referrer, CROSS_SITE_MODES),
+        ):
+            if choice not in choices:
+                raise ValueError(f"{name} must be one of {', '.join(choices)}; got {choice!r}")
+        for name, size in (("geo_cache_size", geo_cache_size), ("ua_cache_size", ua_cache_size)):
+            check_number(name, size, minimum=0, integer=True)  # 0: no cache
+        if geo is not None and not callable(getattr(geo, "locate", None)):
+            raise ValueError(
+                f"geo must be a GeoLocator (an object with a locate(ip) method); got {geo!r}"
+            )
+        if sinks is not None and not sinks:
+            raise ValueError(
+                "sinks is empty: pass at least one sink, or leave sinks out for stdout"
+            )
+        processors = () if processors is None else tuple(processors)
+        for processor in processors:
+            if not callable(processor):
+                raise ValueError(
+                    f"processors must be structlog processors (callables); got {processor!r}"
+                )
         self._trace_context = trace_context
+        if exclude_paths is None:
+            exclude_paths = ()
         if isinstance(exclude_paths, str):
             raise ValueError("exclude_paths must be a list of paths, not one string")
-        if ip_mode not in IP_MODES:
-            raise ValueError(f"ip_mode must be one of {', '.join(IP_MODES)}; got {ip_mode!r}")
+        if trusted_proxies is None:
+            trusted_proxies = ()
         if isinstance(trusted_proxies, str):
             trusted_proxies = [p.strip() for p in trusted_proxies.split(",") if p.strip()]
         pseudonymiser = pseudonymiser_from(secret)

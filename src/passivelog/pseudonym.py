@@ -43,6 +43,12 @@ class Pseudonymiser:
     __slots__ = ("_pads", "_root")
 
     def __init__(self, secret: str | bytes) -> None:
+        if not isinstance(secret, str | bytes | bytearray):
+            # bytes(123) would be 123 zero bytes: a key anyone can guess.
+            raise ValueError(
+                f"secret must be text or bytes, not {type(secret).__name__}: pass the secret "
+                "itself, e.g. secret=os.environ['APP_LOG_SECRET']"
+            )
         root = secret.encode("utf-8") if isinstance(secret, str) else bytes(secret)
         if not root.strip():
             raise ValueError(
