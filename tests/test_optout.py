@@ -307,6 +307,12 @@ def test_ad_cookie_value(cookies: dict[str, str], expected: str | None) -> None:
         pytest.param({"gpc_last_update": 20261129}, "RFC 3339", id="last-update-not-a-string"),
         pytest.param({"cookie_max_age": 0}, "positive", id="max-age-zero"),
         pytest.param({"cookie_max_age": True}, "positive", id="max-age-bool"),
+        pytest.param({"gpc": "no"}, "gpc='no' must be True or False", id="gpc-a-string"),
+        pytest.param({"dnt": 0}, "dnt=0 must be", id="dnt-an-int"),
+        pytest.param({"vary": None}, "vary=None must be", id="vary-none"),
+        pytest.param({"strip_set_cookie": "yes"}, "strip_set_cookie", id="strip-set-cookie"),
+        pytest.param({"strip_request_cookies": 1}, "strip_request_cookies", id="strip-request"),
+        pytest.param({"serve_gpc_json": "off"}, "serve_gpc_json", id="serve-gpc-json"),
     ],
 )
 def test_bad_configuration_says_what_to_change(options: dict[str, Any], message: str) -> None:

@@ -399,6 +399,17 @@ class OptOutPolicy:
         gpc_last_update: str = _DEFAULT_LAST_UPDATE,
         cookie_max_age: int = _DEFAULT_MAX_AGE,
     ) -> None:
+        for name, flag in (
+            ("gpc", gpc),
+            ("dnt", dnt),
+            ("strip_set_cookie", strip_set_cookie),
+            ("strip_request_cookies", strip_request_cookies),
+            ("vary", vary),
+            ("serve_gpc_json", serve_gpc_json),
+        ):
+            if not isinstance(flag, bool):
+                # gpc="no" would be truthy: the signal honoured by the one who meant to ignore it.
+                raise ValueError(f"{name}={flag!r} must be True or False")
         self._ad_names, self._ad_prefixes, self._ad_order = _check_ad_cookies(ad_cookies)
         # Raw cookie name -> is it an ad cookie. Sites use few names, so this saves decoding and
         # trimming each name on every request.
