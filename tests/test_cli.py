@@ -83,3 +83,6 @@ def test_demo_serves_and_prints_one_record_per_logged_request() -> None:
     } >= {"US-CA", "AU-NSW", "US-MN"}
     assert "jane.doe" not in done.stdout and "john.smith" not in done.stdout
     assert "s3cr3t-session-value" not in done.stdout
+    assert [r.get("trace.id") for r in records if "trace.id" in r] == [
+        "4bf92f3577b34da6a3ce929d0e0e4736"
+    ]

@@ -145,7 +145,14 @@ DEMO_TRAFFIC: tuple[DemoRequest, ...] = (
     ),
     DemoRequest("GET", "/products/77", "66.249.66.1", GOOGLEBOT, {}),
     DemoRequest("POST", "/privacy/ad-opt-out", "200.160.2.3", CHROME, {}),
-    DemoRequest("GET", "/missing?ref=mail", "203.0.113.50", "curl/8.5.0", {}),
+    # A script behind a gateway that traces requests (W3C Trace Context): the record gets trace.id.
+    DemoRequest(
+        "GET",
+        "/missing?ref=mail",
+        "203.0.113.50",
+        "curl/8.5.0",
+        {"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"},
+    ),
     DemoRequest("GET", "/healthz", "127.0.0.1", "kube-probe/1.30", {}),
 )
 
