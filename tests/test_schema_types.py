@@ -249,6 +249,9 @@ async def _websocket(scope: Any, receive: Any, send: Any) -> None:
     await send({"type": "websocket.close", "code": 4001})
 
 
+EMPTY_BODY = {"type": "http.request", "body": b"", "more_body": False}
+
+
 @pytest.mark.parametrize(
     ("app", "scope_type", "messages", "present"),
     [
@@ -256,14 +259,14 @@ async def _websocket(scope: Any, receive: Any, send: Any) -> None:
         pytest.param(
             _half_sent,
             "http",
-            [{"type": "http.request", "body": b"", "more_body": False}],
+            [EMPTY_BODY],
             schema.ABORTED,
             id="client-disconnects",
         ),
         pytest.param(
             _str_status,
             "http",
-            [{"type": "http.request", "body": b"", "more_body": False}],
+            [EMPTY_BODY],
             schema.INTERNAL_ERROR,
             id="status-not-an-int",
         ),
