@@ -20,6 +20,7 @@ from passivelog.client import IP_MODES, PROXY_HEADERS, IpReducer, TrustedProxies
 from passivelog.cookies import DEFAULT_ID_COOKIES, CookieIdentifier
 from passivelog.emit import Emitter
 from passivelog.geo import DEFAULT, GeoLocator, MaxMindLocator, resolve_geo_db
+from passivelog.headers import header_bytes
 from passivelog.optout import DecisionView, OptOutDecision, OptOutPolicy
 from passivelog.pseudonym import pseudonymiser_from
 from passivelog.record import Outcome, RecordBuilder, request_id_from
@@ -27,7 +28,7 @@ from passivelog.scrub import CROSS_SITE_MODES, REFERRER_MODES, ReferrerScrubber,
 from passivelog.sinks import Dispatcher, FileSink, Sink, StreamSink, sinks_from_env
 from passivelog.sinks._base import check_number
 from passivelog.testing import capturing
-from passivelog.trace import TraceIds, trace_ids
+from passivelog.trace import OTEL_TRACE_MODULE, TraceIds, trace_ids
 from passivelog.visitor import VisitorFacts
 
 Scope = MutableMapping[str, Any]
@@ -45,9 +46,6 @@ def _announces_trailers(start: Message | None) -> bool:
     # ASGI HTTP Trailers extension: the response start says whether trailers follow the body.
     return start is not None and start.get("trailers", False) is True
 
-
-# The module whose current span passivelog.trace reads.
-_OTEL_TRACE: Final = "opentelemetry.trace"
 
 # nginx's convention for "the client closed the request before a response was started".
 CLIENT_CLOSED_REQUEST: Final = 499
@@ -277,7 +275,7 @@ class PassiveLogMiddleware:
         # Looked for only where there is something to find: a traceparent header, or
         # OpenTelemetry's trace API loaded by the app (passivelog never imports it).
         trace = None
-        if self._trace_context and (traceparent is not None or _OTEL_TRACE in sys.modules):
+        if self._trace_context and (traceparent is not None or OTEL_TRACE_MODULE in sys.modules):
             trace = trace_ids(traceparent)
         state = scope.get("state")
         if state is None:
@@ -548,21 +546,13 @@ def sent_file_size(headers: Any, path: Any) -> int:
 def _declared_length(headers: Any) -> int | None:
     try:
         for name, value in headers or ():
-            if _lower_bytes(name) == b"content-length":
-                length = _lower_bytes(value).strip()
+            if header_bytes(name).lower() == b"content-length":
+                length = header_bytes(value).strip()
                 # RFC 9110 section 8.6: 1*DIGIT; anything else is not a length to believe.
                 return int(length) if length.isdigit() else None
-    except (TypeError, ValueError):  # not pairs, or a length too long for int()
+    except (TypeError, ValueError):  # not pairs of text, or a length too long for int()
         pass
     return None
-
-
-def _lower_bytes(value: Any) -> bytes:
-    if isinstance(value, str):
-        return value.encode("latin-1", "replace").lower()
-    if isinstance(value, bytes | bytearray):
-        return bytes(value).lower()
-    return b""
 
 
 def _unknown_visitor(exc: Exception) -> VisitorFacts:

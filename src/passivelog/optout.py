@@ -30,6 +30,8 @@ from typing import Any, Final
 
 import orjson
 
+from passivelog.headers import header_bytes
+
 __all__ = [
     "DEFAULT_AD_COOKIES",
     "GPC_JSON_PATH",
@@ -277,7 +279,7 @@ def _as_bytes(headers: Headers) -> tuple[Headers, list[Any]]:
     for pair in headers:
         try:
             name, value = pair
-            as_bytes = (_bytes_of(name), _bytes_of(value))
+            as_bytes = (header_bytes(name), header_bytes(value))
         except (TypeError, ValueError):
             unreadable.append(pair)
             continue
@@ -286,21 +288,6 @@ def _as_bytes(headers: Headers) -> tuple[Headers, list[Any]]:
     if not changed and not unreadable:
         return headers, []
     return readable, unreadable
-
-
-def _bytes_of(value: object) -> bytes:
-    if isinstance(value, bytes):
-        return value
-    if isinstance(value, str):
-        # Latin-1 is how servers map header bytes to str; text beyond it goes out as UTF-8 (an
-        # ad cookie must still be recognised). UnicodeEncodeError is a ValueError.
-        try:
-            return value.encode("latin-1")
-        except UnicodeEncodeError:
-            return value.encode("utf-8")
-    if isinstance(value, bytearray | memoryview):
-        return bytes(value)
-    raise TypeError(f"not bytes: {type(value).__name__}")
 
 
 def _is_set_cookie(name: bytes) -> bool:

@@ -61,13 +61,17 @@ def parse_traceparent(value: bytes | None) -> TraceIds | None:
     return TraceIds(trace.decode("ascii"))
 
 
+# The module of OpenTelemetry's trace API, whose current span is read once the app has loaded it.
+OTEL_TRACE_MODULE: Final = "opentelemetry.trace"
+
+
 def current_span() -> TraceIds | None:
     """The trace and span ids of OpenTelemetry's current span, or None.
 
     Only looked for when the app has imported OpenTelemetry's trace API: passivelog neither
     imports nor requires it.
     """
-    trace_api = sys.modules.get("opentelemetry.trace")
+    trace_api = sys.modules.get(OTEL_TRACE_MODULE)
     if trace_api is None:
         return None
     try:
@@ -84,4 +88,4 @@ def trace_ids(traceparent: bytes | None) -> TraceIds | None:
     return current_span() or parse_traceparent(traceparent)
 
 
-__all__ = ["TraceIds", "current_span", "parse_traceparent", "trace_ids"]
+__all__ = ["OTEL_TRACE_MODULE", "TraceIds", "current_span", "parse_traceparent", "trace_ids"]
