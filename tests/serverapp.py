@@ -19,8 +19,8 @@ from passivelog.demo import build_demo_app
 
 class WithTrailers:
     """A plain ASGI endpoint (Starlette routes an instance to it as it is) whose response ends
-    with a trailer where the server offers the HTTP Trailers extension: hypercorn does, to a
-    client that sends "TE: trailers"."""
+    with a trailer where the server offers the HTTP Trailers extension: hypercorn does over
+    HTTP/2, to a client that sends "TE: trailers"."""
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         trailers = "http.response.trailers" in scope.get("extensions", {})
