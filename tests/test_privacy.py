@@ -35,6 +35,7 @@ from urllib.parse import quote, unquote
 
 import orjson
 import pytest
+import structlog
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from starlette.requests import Request
@@ -862,3 +863,71 @@ def test_short_secret_is_refused_without_echoing_it(make_app: MakeApp, secret: s
     with pytest.raises(ValueError, match="too short") as error:
         make_app(RecordingApp(), secret=secret)
     assert secret not in str(error.value) and secret not in repr(error.value)
+
+
+# ---------------------------------------------------------------------- the app's own log context
+
+APP_CONTEXT = {"user_email": "jane.doe@example.com", "user_id": "u-829311"}
+
+
+def _binds_context(scoped: bool) -> Callable[..., Any]:
+    # An app that binds request context for its own structlog logs, scoped to the request
+    # (bound_contextvars) or left bound (bind_contextvars, the pattern of structlog's docs).
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scoped:
+            with structlog.contextvars.bound_contextvars(**APP_CONTEXT):
+                await _respond(send)
+        else:
+            structlog.contextvars.bind_contextvars(**APP_CONTEXT)
+            await _respond(send)
+
+    return app
+
+
+async def _respond(send: Any) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+@pytest.mark.parametrize("scoped", [True, False], ids=["scoped", "left-bound"])
+@pytest.mark.parametrize("route", ["app-logger", "processors"])
+def test_the_apps_log_context_never_reaches_a_record(
+    make_app: MakeApp, scoped: bool, route: str
+) -> None:
+    # structlog's merge_contextvars in the chain a record goes through would copy in whatever the
+    # app has bound; records are processed in an empty context instead.
+    out = io.StringIO()
+    merge = structlog.contextvars.merge_contextvars
+    if route == "app-logger":
+        logger = structlog.wrap_logger(
+            structlog.PrintLogger(out), processors=[merge, structlog.processors.JSONRenderer()]
+        )
+        options: dict[str, Any] = {"logger": logger}
+    else:
+        options = {"processors": [merge], "sinks": [StreamSink(out)]}
+    app = make_app(_binds_context(scoped), **options)
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        return None
+
+    async def request() -> None:
+        await app(
+            {"type": "http", "method": "GET", "path": "/", "headers": [], "client": ("1.2.3.4", 1)},
+            receive,
+            send,
+        )
+
+    try:
+        asyncio.run(request())
+        app.flush()
+    finally:
+        structlog.contextvars.clear_contextvars()
+        app.close()
+    written = out.getvalue()
+    assert written.count("\n") == 1, written
+    for value in APP_CONTEXT.values():
+        assert value not in written
+    assert not set(APP_CONTEXT) & set(json.loads(written))

@@ -6,6 +6,7 @@ processor after it, ever sees a raw cookie, a full IP that was configured away, 
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -54,7 +55,7 @@ class Emitter:
             ``logger.info(message, **fields)`` and ``deliver`` is not used.
     """
 
-    __slots__ = ("_app_logger", "_send")
+    __slots__ = ("_app_logger", "_isolate", "_send")
 
     def __init__(
         self,
@@ -84,6 +85,12 @@ class Emitter:
             # With no processor to run, a structlog chain would only unwrap the record again
             # (~4 µs a request): the record goes straight to its destination.
             self._send = deliver
+        # Processors run in an empty contextvars context, so that a record holds its own fields
+        # and what processors make of them, never what the app has bound for its own logs:
+        # structlog's merge_contextvars, common in app chains, would add the app's request
+        # context (a user id, an e-mail address) to every record. Records are emitted while the
+        # app's response completes, inside its context.
+        self._isolate = logger is not None or bool(chain)
 
     def _to_app_logger(self, record: dict[str, Any]) -> None:
         fields = dict(record)
@@ -93,4 +100,7 @@ class Emitter:
     def emit(self, record: dict[str, Any]) -> None:
         if deliver_to_captures(record):
             return
-        self._send(record)
+        if self._isolate:
+            contextvars.Context().run(self._send, record)
+        else:
+            self._send(record)
