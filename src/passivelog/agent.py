@@ -39,6 +39,8 @@ from user_agents.parsers import (  # type: ignore[import-untyped]
     TABLET_DEVICE_FAMILIES,
 )
 
+from passivelog.sinks._base import check_number
+
 DEVICE_CLASSES: Final = ("mobile", "tablet", "pc", "bot", "other")
 
 # Longer User-Agent values are cut to this many characters before parsing. Regex time and cache
@@ -255,10 +257,7 @@ class AgentParser:
     __slots__ = ("_lookup",)
 
     def __init__(self, *, cache_size: int = 4096) -> None:
-        if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 0:
-            raise ValueError(
-                f"cache_size must be an int >= 0 (0 disables the cache), got {cache_size!r}"
-            )
+        check_number("cache_size", cache_size, minimum=0, integer=True)  # 0: no cache
         self._lookup = functools.lru_cache(maxsize=cache_size)(_describer(_shared_resolver()))
 
     def parse(self, user_agent: str | None) -> AgentInfo | None:

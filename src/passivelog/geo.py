@@ -21,6 +21,8 @@ from typing import Final, NamedTuple, Protocol, runtime_checkable
 
 import maxminddb
 
+from passivelog.sinks._base import check_number
+
 __all__ = [
     "DEFAULT",
     "DEFAULT_GEO_DB_NAME",
@@ -210,8 +212,7 @@ class MaxMindLocator:
     """
 
     def __init__(self, path: str | os.PathLike[str], *, cache_size: int = 4096) -> None:
-        if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 0:
-            raise ValueError(f"cache_size must be an integer >= 0, got {cache_size!r}")
+        check_number("cache_size", cache_size, minimum=0, integer=True)  # 0: no cache
         self._path = Path(os.fspath(path))
         try:
             reader = maxminddb.open_database(os.fspath(self._path))
