@@ -514,10 +514,10 @@ class RecordBuilder:
         The status is kept only when it is an int: an app that sent another type (the usual
         reason build failed) would otherwise give a record that an ECS index refuses.
         """
-        status = outcome.status
+        status = outcome.status if type(outcome.status) is int else None
         record = {
             f.TIMESTAMP: self._timestamps.format(end_time_ns),
-            f.MESSAGE: f"{method} [unavailable]",
+            f.MESSAGE: f"{method} [unavailable]" + ("" if status is None else f" {status}"),
             f.EVENT_DATASET: f.DATASET,
             f.KIND: kind,
             f.EVENT_DURATION: outcome.duration_ns,
@@ -525,8 +525,7 @@ class RecordBuilder:
             f.BODY_BYTES: outcome.body_bytes,
             f.INTERNAL_ERROR: type(error).__name__,
         }
-        if type(status) is int:
-            record[f.MESSAGE] = f"{method} [unavailable] {status}"
+        if status is not None:
             record[f.STATUS_CODE] = status
         return record
 
