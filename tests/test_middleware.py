@@ -28,6 +28,7 @@ from starlette.websockets import WebSocket
 
 from passivelog import PassiveLogMiddleware, schema
 from passivelog.middleware import sent_file_size
+from passivelog.record import body_bytes_sent
 from passivelog.testing import capture_records
 
 from .conftest import SECRET, SHARED, http_scope
@@ -287,6 +288,70 @@ def test_disconnect_before_response_is_recorded_as_client_closed(
     [record] = records
     assert record[schema.ABORTED] is True
     assert record[schema.STATUS_CODE] == 499
+
+
+@pytest.mark.parametrize(
+    ("method", "status", "passed", "sent"),
+    [
+        ("GET", 200, 11, 11),
+        ("POST", 201, 5, 5),
+        ("GET", 404, 9, 9),
+        ("HEAD", 200, 11, 0),
+        ("HEAD", 404, 9, 0),
+        ("GET", 204, 3, 0),
+        ("GET", 304, 3, 0),
+        ("GET", 101, 3, 0),
+        ("GET", 205, 3, 3),  # 205 forbids content too, but by the server's choice, not framing
+        ("GET", "200", 3, 3),  # not an int: no rule applies
+    ],
+)
+def test_body_bytes_sent_follows_rfc_9110_content_rules(
+    method: str, status: Any, passed: int, sent: int
+) -> None:
+    assert body_bytes_sent(method, status, passed) == sent
+
+
+def test_a_head_response_sends_no_body_whatever_the_app_passes(
+    make_app: Callable[..., Any],
+) -> None:
+    # Starlette passes the body of a HEAD response on, as for GET; the server drops it.
+    app = make_app(starlette_app())
+    with capture_records() as records, TestClient(app) as client:
+        assert client.head("/").headers["content-length"] == "5"
+        client.get("/")
+    head, get = records
+    assert head[schema.HTTP_METHOD] == "HEAD" and head[schema.BODY_BYTES] == 0
+    assert get[schema.BODY_BYTES] == 5
+
+
+def test_a_body_before_any_start_is_not_a_complete_response(
+    make_app: Callable[..., Any],
+) -> None:
+    # An app bug a lenient server lets through: the record must not claim status 0.
+    async def body_first(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.body", "body": b"x"})
+
+    with capture_records() as records:
+        _asgi_call(make_app(body_first), http_scope(), [])
+    [record] = records
+    assert record[schema.STATUS_CODE] == 500
+
+
+@pytest.mark.parametrize("body", [None, 7, "text"])
+def test_a_body_that_is_not_bytes_reaches_the_server_unjudged(
+    make_app: Callable[..., Any], body: Any
+) -> None:
+    # The server is the one to refuse it, in its own words: the middleware must not raise first.
+    async def odd_body(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": body})
+
+    with capture_records() as records:
+        sent = _asgi_call(make_app(odd_body), http_scope(), [])
+    assert sent[-1]["body"] is body
+    [record] = records
+    assert isinstance(record[schema.BODY_BYTES], int)
+    assert schema.ERROR_TYPE not in record
 
 
 def test_a_file_the_server_sends_counts_its_bytes(

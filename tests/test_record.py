@@ -103,7 +103,7 @@ texts = st.text(max_size=120) | st.sampled_from(["/", "/shop/42", "/a b", "/\u20
     gpc=st.sampled_from([None, b"1", b"0"]),
     peer=st.sampled_from(["192.0.2.7", "10.1.2.3", "2001:db8::5", "testclient"]),
     forwarded_for=st.none() | st.sampled_from([b"198.51.100.4", b"junk, 203.0.113.9"]),
-    method=st.sampled_from(["GET", "POST", "PROPFIND"]) | st.text(max_size=10),
+    method=st.sampled_from(["GET", "HEAD", "POST", "PROPFIND"]) | st.text(max_size=10),
     path=texts,
     query=st.binary(max_size=100) | st.just(b"email=a%40b.test&page=2"),
     status=st.integers(min_value=100, max_value=599),

@@ -153,6 +153,8 @@ def test_each_kind_of_request_is_logged_once(server: Server) -> None:
             ).status_code
             == 200
         )
+        head = client.head("/products/1", headers={**headers, "x-request-id": "head-1"})
+        assert head.status_code == 200 and int(head.headers["content-length"]) > 0
         assert (
             client.get("/stream", headers={**headers, "x-request-id": "stream-1"}).text.count(
                 "chunk"
@@ -174,6 +176,8 @@ def test_each_kind_of_request_is_logged_once(server: Server) -> None:
     assert http["plain-1"][schema.STATUS_CODE] == 200
     assert http["plain-1"][schema.CLIENT_IP] == "198.51.100.9"
     assert http["plain-1"][schema.GEO_REGION] == "US-CA"
+    assert http["plain-1"][schema.BODY_BYTES] == int(head.headers["content-length"])
+    assert http["head-1"][schema.BODY_BYTES] == 0  # the server sent none (RFC 9110 9.3.2)
     assert http["stream-1"][schema.BODY_BYTES] == 40
     assert http["fail-1"][schema.STATUS_CODE] == 500
     assert http["fail-1"][schema.ERROR_TYPE] == "RuntimeError"
@@ -183,7 +187,7 @@ def test_each_kind_of_request_is_logged_once(server: Server) -> None:
     assert len(ws) == 1 and ws[0][schema.URL_PATH] == "/ws"
     assert ws[0][schema.WS_CLOSE_CODE] in (1000, 1006)  # hypercorn reports a normal close as 1006
     assert not [r for r in records if r[schema.URL_PATH] == "/healthz"]
-    assert len(records) == 5
+    assert len(records) == 6
 
 
 @pytest.mark.parametrize("server", ["hypercorn", "granian"], indirect=True)

@@ -6,6 +6,7 @@ All decisions about what a record holds are made elsewhere (``record``, ``client
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -309,7 +310,12 @@ class PassiveLogMiddleware:
             nonlocal send_failed, start, logged
             message_type = message["type"]
             if message_type == "http.response.body":
-                body_bytes += len(message.get("body", b""))
+                # Not bytes: the server refuses it in its own words, not this middleware. (A try
+                # costs nothing until it catches; contextlib.suppress costs a call per message.)
+                try:  # noqa: SIM105
+                    body_bytes += len(message.get("body", b""))
+                except TypeError:
+                    pass
                 # With trailers announced, the response ends with the last trailers message
                 # (ASGI HTTP Trailers extension), not with the body. (_announces_trailers,
                 # written out: this runs for nearly every response.)
@@ -369,18 +375,20 @@ class PassiveLogMiddleware:
                 started = True
                 status = message["status"]
             elif message_type == "websocket.http.response.body":
-                body_bytes += len(message.get("body", b""))
+                with contextlib.suppress(TypeError):  # as for http.response.body
+                    body_bytes += len(message.get("body", b""))
             try:
                 await send(message)
             except BaseException:
                 send_failed = True
                 raise
-            if complete and not logged and type(status) is int and status < 500:
+            if complete and started and not logged and type(status) is int and status < 500:
                 # The response is complete: its record goes out now rather than when the app
                 # returns, which may be much later (Starlette runs background tasks after the
                 # response) or never (a worker killed meanwhile). A server error waits for the
                 # app to return: Starlette sends its 500 and then raises, and the record names
-                # the exception. So does a status that is not an int, for _finish to deal with.
+                # the exception. So do a status that is not an int, for _finish to deal with, and
+                # a body sent before any start message (which a server refuses).
                 logged = True
                 self._log_complete(request, status, body_bytes, end_ns)
 

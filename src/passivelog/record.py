@@ -52,6 +52,23 @@ _AGENT_FIELDS: Final = (
 )
 
 
+def body_bytes_sent(method: str, status: object, body_bytes: int) -> int:
+    """The body bytes a response delivered, given those the app passed to ``send``.
+
+    RFC 9110 gives a response to HEAD (section 9.3.2) and a 1xx, 204 or 304 response (sections
+    15.2, 15.3.5 and 15.4.5) no content, whatever body the app passes with it. Starlette passes
+    a HEAD response's body on as it would for GET, and the server drops it: uvicorn, hypercorn
+    and granian all do. Counting it would make a HEAD look like a download in bandwidth reports,
+    and disagree with what a proxy in front logs (nginx's ``$body_bytes_sent`` is 0 there).
+    """
+    if body_bytes and (
+        method == "HEAD"
+        or (type(status) is int and (status < 200 or status == 204 or status == 304))
+    ):
+        return 0
+    return body_bytes
+
+
 def _copy_present(
     record: dict[str, Any], fact: object, fields: tuple[tuple[str, str], ...]
 ) -> None:
@@ -377,7 +394,7 @@ class RecordBuilder:
             f.URL_SCHEME: scheme,
             f.URL_PATH: path_value,
             f.STATUS_CODE: status,
-            f.BODY_BYTES: outcome.body_bytes,
+            f.BODY_BYTES: body_bytes_sent(method, status, outcome.body_bytes),
             f.HTTP_VERSION: http_version,
             f.REQUEST_ID: request_id,
         }
@@ -431,6 +448,10 @@ class RecordBuilder:
         scheme_json = escaped.get(scheme) or self._escape(scheme)
         version_json = escaped.get(http_version) or self._escape(http_version)
         path_json = page.path_json
+        if body_bytes and (
+            method == "HEAD" or status < 200 or status == 204 or status == 304
+        ):  # body_bytes_sent, written out: this runs for nearly every request
+            body_bytes = 0
         return _LINE % (
             self._timestamps.format_bytes(end_time_ns),
             method_json,
@@ -522,7 +543,7 @@ class RecordBuilder:
             f.KIND: kind,
             f.EVENT_DURATION: outcome.duration_ns,
             f.HTTP_METHOD: method,
-            f.BODY_BYTES: outcome.body_bytes,
+            f.BODY_BYTES: body_bytes_sent(method, status, outcome.body_bytes),
             f.INTERNAL_ERROR: type(error).__name__,
         }
         if status is not None:
@@ -530,4 +551,4 @@ class RecordBuilder:
         return record
 
 
-__all__ = ["Outcome", "RecordBuilder", "request_id_from"]
+__all__ = ["Outcome", "RecordBuilder", "body_bytes_sent", "request_id_from"]

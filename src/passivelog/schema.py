@@ -184,7 +184,12 @@ FIELDS: Final[tuple[FieldSpec, ...]] = (
         "500 when the app raised before sending a response.",
     ),
     FieldSpec(
-        BODY_BYTES, "http.response.body.size", "integer", "5120", "Body bytes sent to the client."
+        BODY_BYTES,
+        "http.response.body.size",
+        "integer",
+        "5120",
+        "Body bytes sent to the client: 0 for a `HEAD` response and a 1xx, 204 or 304 one, which "
+        "carry none (the server drops what the app passes).",
     ),
     FieldSpec(HTTP_VERSION, "network.protocol.version", "string", "1.1", "-"),
     FieldSpec(
