@@ -1,6 +1,6 @@
 """The app the server tests run: the demo shop, writing records to a file the environment names,
-with three more routes: static files, a response that ends with trailers where the server offers
-them, and a response followed by a slow background task."""
+with more routes: static files, a response that ends with trailers where the server offers them,
+a response followed by a slow background task, and WebSockets that are never accepted."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from typing import Any
 from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
+from starlette.websockets import WebSocket
 
 from passivelog.demo import build_demo_app
 
@@ -37,6 +38,14 @@ async def _then_background(request: Request) -> PlainTextResponse:
     return PlainTextResponse("sent", background=BackgroundTask(asyncio.sleep, seconds))
 
 
+async def _refused(websocket: WebSocket) -> None:
+    await websocket.close(code=4003)
+
+
+async def _broken(websocket: WebSocket) -> None:
+    raise RuntimeError("the handler broke before accepting")
+
+
 app = build_demo_app(
     secret="server-test-secret-0123456789",
     output=os.environ["PASSIVELOG_TEST_RECORDS"],
@@ -46,4 +55,6 @@ app.router.routes += [
     Mount("/static", StaticFiles(directory=os.environ["PASSIVELOG_TEST_STATIC"])),
     Route("/trailers", WithTrailers()),
     Route("/background", _then_background),
+    WebSocketRoute("/ws-refused", _refused),
+    WebSocketRoute("/ws-broken", _broken),
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import io
 from collections.abc import AsyncIterator, Callable
@@ -459,6 +460,46 @@ def test_a_websocket_denied_with_an_http_response_records_its_status_and_bytes(
     assert sent[0]["type"] == "websocket.http.response.start"
     [record] = records
     assert (record[schema.STATUS_CODE], record[schema.BODY_BYTES]) == (403, len("members only"))
+
+
+async def _ws_raises(scope: Any, receive: Any, send: Any) -> None:
+    await receive()
+    raise Boom("before accepting")
+
+
+async def _ws_returns(scope: Any, receive: Any, send: Any) -> None:
+    await receive()
+
+
+async def _ws_closes(scope: Any, receive: Any, send: Any) -> None:
+    await receive()
+    await send({"type": "websocket.close", "code": 4003})
+
+
+async def _ws_waits(scope: Any, receive: Any, send: Any) -> None:
+    await receive()
+    await receive()  # the client's disconnect
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "status", "error"),
+    [
+        (_ws_closes, 403, None),  # the server refuses the handshake with 403
+        (_ws_raises, 500, "Boom"),  # uvicorn and hypercorn answer 500
+        (_ws_returns, 500, None),  # likewise for an app that never answers
+        (_ws_waits, 499, None),  # the client left before any answer
+    ],
+)
+def test_a_websocket_never_accepted_records_the_handshakes_answer(
+    make_app: Callable[..., Any], endpoint: Any, status: int, error: str | None
+) -> None:
+    scope = http_scope("/ws", scheme="ws", scope_type="websocket")
+    incoming = [{"type": "websocket.connect"}, {"type": "websocket.disconnect", "code": 1006}]
+    with capture_records() as records, contextlib.suppress(Boom):
+        _asgi_call(make_app(endpoint), scope, incoming)
+    [record] = records
+    assert record[schema.STATUS_CODE] == status
+    assert record.get(schema.ERROR_TYPE) == error
 
 
 def test_lifespan_messages_pass_untouched(make_app: Callable[..., Any]) -> None:

@@ -72,6 +72,7 @@ def server_command(server: str, port: int) -> list[str]:
 
 class Server:
     def __init__(self, server: str, tmp_path: Path, city_db: Path) -> None:
+        self.name = server
         self.port = free_port()
         self.records_path = tmp_path / f"{server}.jsonl"
         static = tmp_path / "static"
@@ -272,6 +273,30 @@ def test_a_response_is_recorded_before_its_background_task_ends(server: Server) 
     assert record[schema.EVENT_DURATION] < 1_000_000_000
     server.stop()
     assert [r[schema.REQUEST_ID] for r in server.records()].count("bg-1") == 1
+
+
+def test_a_websocket_never_accepted_is_recorded_with_the_handshakes_answer(
+    server: Server,
+) -> None:
+    import websockets
+
+    async def answer(path: str) -> int:
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            async with websockets.connect(f"ws://127.0.0.1:{server.port}{path}"):
+                pass
+        return refused.value.response.status_code
+
+    assert asyncio.run(answer("/ws-refused")) == 403
+    # uvicorn and hypercorn answer an app that raised before accepting with 500, granian with
+    # 403; the record says 500 and names the exception, as for HTTP.
+    assert asyncio.run(answer("/ws-broken")) == (403 if server.name == "granian" else 500)
+    server.stop()
+    records = {r[schema.URL_PATH]: r for r in server.records()}
+    assert records["/ws-refused"][schema.STATUS_CODE] == 403
+    assert schema.ERROR_TYPE not in records["/ws-refused"]
+    assert records["/ws-broken"][schema.STATUS_CODE] == 500
+    assert records["/ws-broken"][schema.ERROR_TYPE] == "RuntimeError"
+    assert len(records) == 2
 
 
 async def _websocket_roundtrip(port: int) -> None:

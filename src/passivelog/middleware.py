@@ -367,6 +367,10 @@ class PassiveLogMiddleware:
                         message = dict(message)
                         message["headers"] = filtered
             elif message_type == "websocket.close":
+                if not accepted and not started:
+                    # A close before accepting: the server refuses the handshake with 403 (ASGI
+                    # spec, "Close - send event").
+                    status = 403
                 if close_code is None:
                     close_code = int(message.get("code", 1000))
                 end_ns = time.perf_counter_ns()
@@ -425,8 +429,14 @@ class PassiveLogMiddleware:
                 end_ns = end_ns or time.perf_counter_ns()
                 if websocket:
                     aborted = False
-                    if not started:
-                        status = 101 if accepted else 403
+                    if accepted:
+                        status = 101
+                    elif not status:
+                        # No answer to the handshake: neither accepted, closed (403) nor answered
+                        # with an HTTP response. A client gone first is 499, as for HTTP; else
+                        # the app raised or returned, and uvicorn and hypercorn answer 500
+                        # (granian answers 403; the record keeps the app's failure in view).
+                        status = CLIENT_CLOSED_REQUEST if close_code is not None else 500
                 else:
                     # A send that raised did not deliver its message, the last one included.
                     aborted = send_failed or (

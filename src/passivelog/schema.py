@@ -181,7 +181,9 @@ FIELDS: Final[tuple[FieldSpec, ...]] = (
         "http.response.status_code",
         "integer",
         "200",
-        "500 when the app raised before sending a response.",
+        "500 when the app raised before sending a response; 499 when the client left before "
+        "one. A WebSocket's handshake answer: 101 accepted, 403 closed before accepting, 500 "
+        "when the app failed before answering.",
     ),
     FieldSpec(
         BODY_BYTES,
