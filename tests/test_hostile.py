@@ -161,3 +161,88 @@ def test_response_headers_of_any_type_never_raise_nor_set_an_ad_cookie_after_opt
             name_bytes, value_bytes = _as_bytes(name), _as_bytes(value)
             if name_bytes is not None and name_bytes.lower() == b"set-cookie" and value_bytes:
                 assert not value_bytes.startswith((b"_ga=", b"_fbp=")), (name, value)
+
+
+# What a buggy app may hand to send(): the message types of its scope, with fields of any type or
+# missing. A lenient server takes each; the middleware must pass each on without raising and
+# still write one record that renders as one JSON line.
+_junk = st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.text(max_size=8)
+_MESSAGE_TYPES = {
+    "http": [
+        "http.response.start",
+        "http.response.body",
+        "http.response.trailers",
+        "http.response.pathsend",
+        "http.response.zerocopysend",
+    ],
+    "websocket": [
+        "websocket.accept",
+        "websocket.send",
+        "websocket.close",
+        "websocket.http.response.start",
+        "websocket.http.response.body",
+    ],
+}
+
+
+def _app_messages(scope_type: str) -> st.SearchStrategy[list[dict[str, Any]]]:
+    return st.lists(
+        st.fixed_dictionaries(
+            {"type": st.sampled_from(_MESSAGE_TYPES[scope_type]) | st.text(max_size=12)},
+            optional={
+                "status": st.integers(-5, 1200) | _junk,
+                "headers": st.lists(st.tuples(_junk | st.binary(max_size=8), _junk)) | _junk,
+                "body": st.binary(max_size=16) | _junk,
+                "more_body": _junk,
+                "trailers": _junk,
+                "more_trailers": _junk,
+                "path": _junk,
+                "code": st.integers(-5, 5000) | _junk,
+                "reason": _junk,
+                "text": _junk,
+            },
+        ),
+        max_size=5,
+    )
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data(), scope_type=st.sampled_from(["http", "websocket"]), raises=st.booleans())
+def test_whatever_an_app_sends_passes_through_and_leaves_one_record(
+    make_app: Callable[..., Any], data: st.DataObject, scope_type: str, raises: bool
+) -> None:
+    messages = data.draw(_app_messages(scope_type), label="messages")
+
+    class AppBug(Exception):
+        pass
+
+    async def buggy_app(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        for message in messages:
+            await send(message)
+        if raises:
+            raise AppBug
+
+    received: list[dict[str, Any]] = []
+
+    async def lenient_send(message: dict[str, Any]) -> None:
+        received.append(message)
+
+    async def receive() -> dict[str, Any]:
+        if scope_type == "websocket":
+            return {"type": "websocket.connect"}
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    app = make_app(buggy_app)
+    scope = http_scope(scope_type=scope_type, scheme="ws" if scope_type == "websocket" else "http")
+    with capture_records() as records:
+        try:
+            asyncio.run(app(scope, receive, lenient_send))
+        except AppBug:
+            assert raises
+        else:
+            assert not raises
+    assert [m.get("type") for m in received] == [m["type"] for m in messages]
+    assert_one_json_line(records)

@@ -298,7 +298,7 @@ class PassiveLogMiddleware:
         # What the record needs besides the response's outcome, in one tuple: the closures below
         # then hold one cell for it instead of one per value (cells cost per request).
         request: _Request = (scope, method, visitor, referrer, host, request_id, trace, start_ns)
-        status = 0
+        status: Any = 0  # the start message's status: an int, unless the app is wrong
         body_bytes = 0
         started = complete = disconnected = send_failed = accepted = logged = False
         start: Message | None = None  # the http.response.start message, once sent
@@ -326,21 +326,25 @@ class PassiveLogMiddleware:
                     end_ns = time.perf_counter_ns()
             elif message_type == "http.response.start":
                 started = True
-                status = message["status"]
+                try:  # a try costs nothing until it catches; .get would cost a call
+                    status = message["status"]
+                except KeyError:  # the server refuses such a start; the record has no status
+                    status = None
                 start = message
                 if policy is not None:
                     original = message.get("headers") or []
-                    if not isinstance(original, list):
-                        original = list(original)
-                    filtered = policy.response_headers(
-                        original,
-                        decision,
-                        decision_read=view.read if type(view) is DecisionView else True,
-                        ad_cookies_sent=visitor.ad_cookies,
-                    )
-                    if filtered is not original:
-                        message = dict(message)
-                        message["headers"] = filtered
+                    if type(original) is not list:
+                        original = _header_list(original)
+                    if original is not None:
+                        filtered = policy.response_headers(
+                            original,
+                            decision,
+                            decision_read=view.read if type(view) is DecisionView else True,
+                            ad_cookies_sent=visitor.ad_cookies,
+                        )
+                        if filtered is not original:
+                            message = dict(message)
+                            message["headers"] = filtered
             elif message_type == "http.response.pathsend":
                 # The server sends the file itself (ASGI Path Send extension; granian does, and
                 # Starlette's FileResponse and StaticFiles use it there): no body bytes pass here.
@@ -356,28 +360,29 @@ class PassiveLogMiddleware:
             elif message_type == "websocket.accept":
                 accepted = True
                 if policy is not None and message.get("headers"):
-                    original = list(message["headers"])
-                    filtered = policy.response_headers(
-                        original,
-                        decision,
-                        decision_read=view.read if type(view) is DecisionView else True,
-                        ad_cookies_sent=visitor.ad_cookies,
-                    )
-                    if filtered is not original:
-                        message = dict(message)
-                        message["headers"] = filtered
+                    original = _header_list(message["headers"])
+                    if original is not None:
+                        filtered = policy.response_headers(
+                            original,
+                            decision,
+                            decision_read=view.read if type(view) is DecisionView else True,
+                            ad_cookies_sent=visitor.ad_cookies,
+                        )
+                        if filtered is not original:
+                            message = dict(message)
+                            message["headers"] = filtered
             elif message_type == "websocket.close":
                 if not accepted and not started:
                     # A close before accepting: the server refuses the handshake with 403 (ASGI
                     # spec, "Close - send event").
                     status = 403
                 if close_code is None:
-                    close_code = int(message.get("code", 1000))
+                    close_code = _close_code(message, 1000)
                 end_ns = time.perf_counter_ns()
             elif message_type == "websocket.http.response.start":
                 # The WebSocket Denial Response extension: an HTTP response instead of a handshake.
                 started = True
-                status = message["status"]
+                status = message.get("status")
             elif message_type == "websocket.http.response.body":
                 with contextlib.suppress(TypeError):  # as for http.response.body
                     body_bytes += len(message.get("body", b""))
@@ -404,7 +409,7 @@ class PassiveLogMiddleware:
                 if not complete:
                     disconnected = True
             elif message_type == "websocket.disconnect" and close_code is None:
-                close_code = int(message.get("code", 1005))
+                close_code = _close_code(message, 1005)
             return message
 
         error_type: str | None = None
@@ -571,6 +576,27 @@ def _declared_length(headers: Any) -> int | None:
     except (TypeError, ValueError):  # not pairs of text, or a length too long for int()
         pass
     return None
+
+
+def _close_code(message: Message, default: int) -> int | None:
+    # RFC 6455 section 7.4: a close code is an integer; the ASGI default is the one for "none
+    # given". Anything else is left out of the record (the server refuses it from an app).
+    code = message.get("code", default)
+    return code if type(code) is int else None
+
+
+def _header_list(headers: Any) -> list[Any] | None:
+    # The headers of a response message as a list of what should be pairs; None when they are
+    # not a collection of pairs at all (a bool, a number, text), which the server will refuse
+    # as they are. A tuple or another iterable of pairs becomes a list.
+    if isinstance(headers, list):
+        return headers
+    if isinstance(headers, str | bytes | bytearray):
+        return None
+    try:
+        return list(headers)
+    except TypeError:
+        return None
 
 
 def _unknown_visitor(exc: Exception) -> VisitorFacts:
