@@ -15,6 +15,7 @@ Not part of the test run.
 from __future__ import annotations
 
 import argparse
+import base64
 import random
 import statistics
 import string
@@ -64,6 +65,15 @@ def _json_url(items: list[str]) -> str:
     return "https://x.example/?s=" + quote("[" + ",".join(items) + "]", safe="")
 
 
+def _nested_base64() -> str:
+    """Base64 of base64 of ... an e-mail address, as deep as fits the decoding limit, in every
+    value of a query string: each level is decoded and read again."""
+    text = "jane.doe@example.com"
+    while len(encoded := base64.b64encode(text.encode()).decode()) <= 1024:
+        text = encoded
+    return "&v=" + text
+
+
 def _random_b64url(size: int) -> str:
     rng = random.Random(7)
     return "".join(rng.choices(string.ascii_letters + string.digits + "-_", k=size))
@@ -104,6 +114,8 @@ HOSTILE: dict[str, str | list[str]] = {
     "slashes": "/",
     "hash routes": "#/",
     "non-ASCII": "é\u2028",
+    "base64 e-mails": "YUBiLmNv/",
+    "nested base64": _nested_base64(),
 }
 
 

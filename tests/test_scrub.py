@@ -7,6 +7,7 @@ with a JSON ``\\u`` escape so that secret scanners do not flag the made-up keys.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import itertools
 import json
@@ -66,13 +67,29 @@ def compact(text: str) -> str:
     return re.sub(r"[\W_]+", "", text).casefold()
 
 
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{8,}={0,2}|[A-Za-z0-9_-]{8,}={0,2}")
+
+
+def base64_views(text: str) -> list[str]:
+    """What every run of base64 or base64url characters in ``text`` decodes to, as text."""
+    views = []
+    for run in _BASE64_RUN.findall(text):
+        body = run.rstrip("=")
+        with contextlib.suppress(ValueError):
+            raw = base64.b64decode(body + "=" * (-len(body) % 4), altchars=b"-_")
+            views.append(raw.decode("utf-8", "replace"))
+    return views
+
+
 def leaks(output: str, secret: str) -> bool:
-    """Whether ``secret`` can still be read in ``output``, however it is decoded or spaced."""
+    """Whether ``secret`` can still be read in ``output``, however it is decoded (percent-encoding,
+    "+" for a space, base64) or spaced."""
     for view in decoded_views(output):
-        if secret in view:
-            return True
-        if len(compact(secret)) >= 8 and compact(secret) in compact(view):
-            return True
+        for text in (view, *base64_views(view)):
+            if secret in text:
+                return True
+            if len(compact(secret)) >= 8 and compact(secret) in compact(text):
+                return True
     return False
 
 
@@ -84,7 +101,7 @@ def test_corpus_has_the_required_shape() -> None:
     assert len(CORPUS) >= 150
     assert categories["benign"] >= 30
     detectors = {"email", "phone", "card", "iban", "ssn", "ip", "jwt", "bearer", "token"}
-    detectors |= {"aws_key", "google_key", "stripe_key", "key", "userinfo", "encoding"}
+    detectors |= {"aws_key", "google_key", "stripe_key", "key", "userinfo", "encoding", "base64"}
     assert detectors <= set(categories)
     assert {entry["kind"] for entry in CORPUS} == {"url", "path", "query"}
 
@@ -320,6 +337,101 @@ WHERE_CASES = [
 @pytest.mark.parametrize(("url", "expected"), WHERE_CASES)
 def test_value_is_found_where_it_sits(url: str, expected: str) -> None:
     assert SCRUBBER.scrub_url(url).value == expected
+
+
+# Base64 and base64url text, as e-mail tools and single-page apps put it into links. Each value is
+# the encoding of the text in the comment.
+BASE64_CASES = [
+    pytest.param(
+        "https://news.example/unsubscribe/am9obkBleGFtcGxlLmNvbQ?utm_source=mail",  # john@…
+        "https://news.example/unsubscribe/[email]?utm_source=mail",
+        ("base64", "value:email"),
+        id="path-base64url",
+    ),
+    pytest.param(
+        "https://news.example/c?e=amFuZS5kb2VAZXhhbXBsZS5vcmc%3D&page=2",  # jane.doe@…, padded
+        "https://news.example/c?e=[email]&page=2",
+        ("base64", "value:email"),
+        id="query-padded-escaped",
+    ),
+    pytest.param(
+        "https://news.example/c?e=c2FtLmxlZUBleGFtcGxlLmNvbQ==",  # sam.lee@…, padding unescaped
+        "https://news.example/c?e=[email]",
+        ("base64", "value:email"),
+        id="query-padded-raw",
+    ),
+    pytest.param(
+        "https://news.example/c?YUBiLmNv",  # a@b.co: the shortest, 8 characters
+        "https://news.example/c?[email]",
+        ("base64", "value:email"),
+        id="bare-value-shortest",
+    ),
+    pytest.param(
+        "https://app.example/verify#bGVvQGV4YW1wbGUuaW8",  # leo@example.io
+        "https://app.example/verify#[email]",
+        ("base64", "value:email"),
+        id="fragment",
+    ),
+    pytest.param(
+        "https://x.example/?m=KzQ0NzkxMTEyMzQ1Ng",  # +447911123456
+        "https://x.example/?m=[phone]",
+        ("base64", "value:phone"),
+        id="phone",
+    ),
+    pytest.param(
+        # {"email":"m.garcia@example.org","step":2}
+        "https://x.example/?state=eyJlbWFpbCI6Im0uZ2FyY2lhQGV4YW1wbGUub3JnIiwic3RlcCI6Mn0",
+        "https://x.example/?state=%7B%22email%22:%22[email]%22,%22step%22:2%7D",
+        ("base64", "key:email"),
+        id="json-by-key",
+    ),
+    pytest.param(
+        # {"after":"2024-05-01","id":981}: read in full, nothing in it, so kept as it is
+        "https://x.example/?cursor=eyJhZnRlciI6IjIwMjQtMDUtMDEiLCJpZCI6OTgxfQ",
+        "https://x.example/?cursor=eyJhZnRlciI6IjIwMjQtMDUtMDEiLCJpZCI6OTgxfQ",
+        (),
+        id="json-cursor-kept",
+    ),
+    pytest.param(
+        "https://api.example/products/UHJvZHVjdDoxMjM0NQ==",  # Product:12345 (a GraphQL id)
+        "https://api.example/products/UHJvZHVjdDoxMjM0NQ==",
+        (),
+        id="relay-id-kept",
+    ),
+    pytest.param(
+        "https://x.example/Products/checkout?q=c3VtbWVyIHNhbGU%3D",  # "summer sale"
+        "https://x.example/Products/checkout?q=c3VtbWVyIHNhbGU%3D",
+        (),
+        id="words-kept",
+    ),
+]
+
+
+@pytest.mark.parametrize(("url", "expected", "rules"), BASE64_CASES)
+def test_personal_data_in_base64_is_found(url: str, expected: str, rules: tuple[str, ...]) -> None:
+    assert SCRUBBER.scrub_url(url) == Scrubbed(expected, rules)
+
+
+@pytest.mark.parametrize(
+    ("text", "decoded"),
+    [
+        ("YUBiLmNv", "a@b.co"),
+        ("am9obkBleGFtcGxlLmNvbQ", "john@example.com"),
+        ("am9obkBleGFtcGxlLmNvbQ==", "john@example.com"),
+        ("PD94bWw_Pz4", "<?xml??>"),  # base64url's "_" for "/"
+        ("PD94bWw/Pz4=", "<?xml??>"),
+        ("YUBiLmN", None),  # 7 characters: no byte string is that long encoded
+        ("YUBiLmNvx", None),  # a length base64 never has
+        ("products", None),  # "p" cannot start base64 of ASCII text
+        ("Products", None),  # decodes, but to bytes beyond ASCII
+        ("yMnKy8zNzs/Q0dLT", None),  # binary data
+        ("YUBi-LmN/v", None),  # both alphabets at once
+        ("ZGF0YQoK", None),  # "data\n\n": not printable
+        (base64.b64encode(b"a" * 800).decode(), None),  # longer than is decoded
+    ],
+)
+def test_base64_text(text: str, decoded: str | None) -> None:
+    assert scrub.base64_text(text) == decoded
 
 
 def test_path_is_scrubbed_in_its_decoded_form() -> None:
@@ -768,7 +880,8 @@ def _full_scan() -> Iterator[None]:
 
 
 _WORDS = [
-    "winter", "boots123", "spring_sale_2024", "how-to-make-sourdough-bread", "bike-lamp-80654",
+    "YUBiLmNv", "am9obkBleGFtcGxlLmNvbQ==", "UHJvZHVjdDoxMjM0NQ==", "winter", "boots123",
+    "spring_sale_2024", "how-to-make-sourdough-bread", "bike-lamp-80654",
     "Apple-iPhone-15-Pro-Max-256GB", "order-4111111111111111", "2024", "12-34", "1.2.3.4",
     "a.b", "DE89", "DE89370400440532013000", "Bearer", "basic", "eyJhbGciOiJIUzI1NiJ9.e30.c2ln",
     "jane%40example.com", "x9Kq2LmP7vRt4WzY8bNc3HdJ5sFg1QaE", "4111-1111-1111-1111", "+44",

@@ -212,7 +212,17 @@ def _light(value: str) -> str:
     return quote(value, safe="@:")
 
 
-ENCODINGS: list[Callable[[str], str]] = [_once, _twice, _form, _light]
+def _base64(value: str) -> str:
+    # Padded, in the standard alphabet, then percent-encoded as a URL needs it ("+", "/", "=").
+    return quote(base64.b64encode(value.encode()).decode("ascii"), safe="")
+
+
+def _base64url(value: str) -> str:
+    # Unpadded base64url, as e-mail tools put an address into a link.
+    return base64.urlsafe_b64encode(value.encode()).rstrip(b"=").decode("ascii")
+
+
+ENCODINGS: list[Callable[[str], str]] = [_once, _twice, _form, _light, _base64, _base64url]
 
 
 def _in_text(secret: str, before: str, after: str) -> str:

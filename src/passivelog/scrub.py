@@ -22,8 +22,9 @@ wildcard: ``"name"`` matches only ``name``, ``"phone*"`` every key that starts w
 fragment, userinfo, the host (an IP literal), and URLs, query strings and JSON nested inside
 parameters (up to four levels deep). Values are percent-decoded repeatedly before they are
 examined, and a ``+`` is read both as a space (form encoding) and as a plus sign, so neither
-``%2B44+20+7946+0958`` in a query nor ``+44+20+7946+0958`` in a path gets through. The detectors
-live in :mod:`passivelog._detectors`.
+``%2B44+20+7946+0958`` in a query nor ``+44+20+7946+0958`` in a path gets through. A value in
+base64 or base64url that encodes printable ASCII text is decoded and examined too, as one more
+level of nesting (see :func:`base64_text`). The detectors live in :mod:`passivelog._detectors`.
 
 **Always kept**: keys on the allowlist are never removed by key, and their values skip the
 random-token heuristic; validated detectors (e-mail, card, IBAN, IP, JWT, key formats ...) still
@@ -53,6 +54,8 @@ Rule names are stable; the middleware prefixes them with where they fired (``que
   ``sk_live_…``/``rk_…``/``pk_…``/``whsec_…``, ``ghp_…``/``github_pat_…``, ``xoxb-…``.
 - ``value:token`` (``[token]``): a long random-looking token (see below).
 - ``userinfo`` (``[user]``, or ``[secret]`` with a password): ``user:password@`` in a URL.
+- ``base64``: something was removed from text found in base64; the value is replaced by that
+  text, scrubbed (``[email]``), beside the rule that removed it (``value:email``).
 - ``truncated`` (``[truncated]``): the input was longer than ``max_length``; its tail is gone.
 - ``limit`` (``[redacted]``): a component too deep or too busy to examine in bounded time.
 - ``error`` (``[redacted]``, the whole input): an internal error; never raised to the caller.
@@ -90,6 +93,8 @@ any input.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import json
 import re
@@ -251,6 +256,25 @@ _INERT_SEGMENTS = re.compile(
     r"(?:[0-9]{1,7}+|[^0-9@:%+=/?{}\[\] ]{0,19}+)(?![^/])"
     r"(?:/(?:[0-9]{1,7}+|[^0-9@:%+=/?{}\[\] ]{0,19}+)(?![^/]))*+"
 )
+# Text in base64 (RFC 4648 section 4) or base64url (section 5), padded or not, that may encode
+# ASCII text: e-mail and marketing tools put a recipient's address into links this way
+# ("/unsubscribe/am9obkBleGFtcGxlLmNvbQ", "?e=YUBiLmNv"), out of every detector's sight until it
+# is decoded. In base64 of ASCII, the first character of each group of four holds the top six
+# bits of a byte below 0x80, so it is one of "A"-"Z" and "a"-"f" (values 0-31): most words,
+# slugs and ids fail that at once, without being decoded. At least two groups: six bytes, the
+# shortest address ("a@b.co"). Possessive groups, fullmatch only: linear.
+_B64_LEAD: Final = "[A-Za-f]"
+_B64_GROUPS: Final = (
+    f"(?:{_B64_LEAD}[A-Za-z0-9+/]{{3}}){{2,}}+(?:{_B64_LEAD}[A-Za-z0-9+/]{{1,2}})?+"
+    f"|(?:{_B64_LEAD}[A-Za-z0-9_\\-]{{3}}){{2,}}+(?:{_B64_LEAD}[A-Za-z0-9_\\-]{{1,2}})?+"
+)
+_BASE64 = re.compile(f"(?:{_B64_GROUPS})={{0,2}}")
+_B64_LEADS: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef")
+# A path with such a segment, which the fast path of UrlScrubber._path must not skip.
+_BASE64_SEGMENT = re.compile(f"(?<![^/])(?:{_B64_GROUPS})={{0,2}}(?![^/])")
+# Longer text is not decoded: what e-mail tools encode is short, and a hostile value would make
+# every level of nesting decode it again.
+_BASE64_MAX: Final = 1024
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 _ABSOLUTE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://")
 _QUERYISH = re.compile(r"[^\s=&#/?]{1,64}=")
@@ -276,6 +300,36 @@ _FRAGMENT_SAFE: Final = "!$'()*+,/:;?@[]~"
 
 _QUERY, _PATH, _DECODED_PATH, _FRAGMENT = range(4)
 _URL_KIND, _PATH_KIND, _QUERY_KIND = b"url", b"path", b"query"
+
+
+def _maybe_base64(text: str) -> bool:
+    """Whether ``text`` may be base64 of ASCII text (see _BASE64)."""
+    return 8 <= len(text) <= _BASE64_MAX and _BASE64.fullmatch(text) is not None
+
+
+def base64_text(text: str) -> str | None:
+    """The printable ASCII text that ``text`` encodes in base64 or base64url, or None.
+
+    None for anything else: not base64 (see _BASE64), bytes beyond ASCII once decoded (which
+    _BASE64's test of every fourth character mostly rules out already), or text that is not
+    printable (binary data, an image, a compressed blob). Padding is optional, as in URLs.
+    """
+    if not _maybe_base64(text):
+        return None
+    body = text.rstrip("=")
+    if len(body) % 4 == 1:  # no byte string encodes to that length (RFC 4648 section 4)
+        return None
+    urlsafe = "-" in body or "_" in body
+    try:
+        raw = base64.b64decode(
+            body + "=" * (-len(body) % 4), altchars=b"-_" if urlsafe else None, validate=True
+        )
+    except binascii.Error:  # a bad length or padding
+        return None
+    if not raw.isascii():  # tested before decoding: most words decode to such bytes
+        return None
+    decoded = raw.decode("ascii")
+    return decoded if decoded.isprintable() else None
 
 
 class _NotNested:
@@ -649,7 +703,11 @@ class UrlScrubber:
 
     def _path(self, path: str, call: _Call, depth: int, *, decoded: bool) -> str | None:
         # Shorter than _MAX_PARTS characters, a path has fewer segments than _cap would cut.
-        if not path or (len(path) < _MAX_PARTS and _INERT_SEGMENTS.fullmatch(path)):
+        if not path or (
+            len(path) < _MAX_PARTS
+            and _INERT_SEGMENTS.fullmatch(path)
+            and not _BASE64_SEGMENT.search(path)
+        ):
             return None
         segments = path.split("/")
         changed = _cap(segments, call)
@@ -657,7 +715,14 @@ class UrlScrubber:
         for i, segment in enumerate(segments):
             # An inert segment has no "=" and only inert parts around a ";": _segment would keep
             # it, three calls further down.
-            if segment and not inert(segment):
+            if segment and (
+                not inert(segment)
+                or (
+                    len(segment) >= 8
+                    and segment[0] in _B64_LEADS
+                    and base64_text(segment) is not None
+                )
+            ):
                 new = self._segment(segment, call, depth, decoded)
                 if new is not None:
                     segments[i] = new
@@ -699,6 +764,8 @@ class UrlScrubber:
                 eq
                 and not keys.get(key, _UNKNOWN)
                 and (inert(value) or (call.budget.left > 0 and _plain(value)))
+                # Not base64 of text (see _BASE64), told without a call for most values.
+                and (len(value) < 8 or value[0] not in _B64_LEADS or base64_text(value) is None)
             ):
                 continue
             new = self._pair(pair, call, depth, _QUERY)
@@ -722,7 +789,8 @@ class UrlScrubber:
 
     def _pair(self, pair: str, call: _Call, depth: int, context: int) -> str | None:
         eq = pair.find("=")
-        if eq < 0:
+        # Not a pair: a plain value, or base64 whose "=" is its padding.
+        if eq < 0 or (eq >= len(pair) - 2 and _maybe_base64(pair)):
             return self._value(pair, call, depth, context, heuristics=True)
         key, value = pair[:eq], pair[eq + 1 :]
         new_key = None
@@ -778,7 +846,9 @@ class UrlScrubber:
     def _value(
         self, raw: str, call: _Call, depth: int, context: int, *, heuristics: bool
     ) -> str | None:
-        if _INERT.fullmatch(raw) or (call.budget.left > 0 and _plain(raw)):
+        if (_INERT.fullmatch(raw) or (call.budget.left > 0 and _plain(raw))) and (
+            len(raw) < 8 or raw[0] not in _B64_LEADS or base64_text(raw) is None
+        ):
             # Kept without a look: inert text, and, while the candidate budget lasts, text in which
             # no detector can match in either reading of "+" (_detectors.plain). Neither has
             # anything to decode or anything nested, and the scan would find nothing and spend
@@ -851,12 +921,43 @@ class UrlScrubber:
             result = self._json(text, call, depth + 1)
             if not isinstance(result, _NotNested):
                 return result
+        # Before the query test: base64's "=" padding would read as an empty parameter.
+        if first in _B64_LEADS and len(text) >= 8:
+            result = self._base64(text, call, depth + 1)
+            if not isinstance(result, _NotNested):
+                return result
         # The "in" tests spare a regex that would read a whole slug only to fail.
         if first == "/" or first == "?" or (":" in text and _ABSOLUTE.match(text)):
             return self._url(text, call, depth + 1)
         if "=" in text and _QUERYISH.match(text):
             return self._query(text, call, depth + 1)
         return _NOT_NESTED
+
+    def _base64(self, text: str, call: _Call, depth: int) -> str | _NotNested | None:
+        """The scrubbed text that ``text`` encodes in base64 (see _nested for the returns).
+
+        When scrubbing the encoded text removes something, the value is replaced by the scrubbed
+        text ("[email]" where the address was): the encoding hid nothing from anyone who reads
+        the log, so nothing is kept encoded. When it removes nothing, the encoded value is kept
+        only if it encodes a JSON document (a pagination cursor, an OAuth ``state``), which the
+        JSON walk has read in full, by key and by value, random-token heuristic included.
+        Other text goes on to the detectors as if it had not been decoded, so the heuristic may
+        still take it: obfuscated text decodes to printable characters too.
+        """
+        inner = base64_text(text)
+        if inner is None:
+            return _NOT_NESTED
+        if inner[0] in "{[":
+            walked = self._json(inner, call, depth + 1)
+            if not isinstance(walked, _NotNested):
+                if walked is not None:
+                    call.rules.add("base64")
+                return walked
+        new = self._decoded(inner, call, depth, True)
+        if new is None:
+            return _NOT_NESTED
+        call.rules.add("base64")
+        return new
 
     def _json(self, text: str, call: _Call, depth: int) -> str | _NotNested | None:
         try:
@@ -878,7 +979,7 @@ class UrlScrubber:
             call.rules.add("limit")
             return REDACTED
         if isinstance(node, str):
-            if _INERT.fullmatch(node):
+            if _INERT.fullmatch(node) and base64_text(node) is None:
                 return _NOT_NESTED
             new = self._decoded(node, call, depth, heuristics)
             return _NOT_NESTED if new is None else new
