@@ -332,19 +332,8 @@ class PassiveLogMiddleware:
                     status = None
                 start = message
                 if policy is not None:
-                    original = message.get("headers") or []
-                    if type(original) is not list:
-                        original = _header_list(original)
-                    if original is not None:
-                        filtered = policy.response_headers(
-                            original,
-                            decision,
-                            decision_read=view.read if type(view) is DecisionView else True,
-                            ad_cookies_sent=visitor.ad_cookies,
-                        )
-                        if filtered is not original:
-                            message = dict(message)
-                            message["headers"] = filtered
+                    headers_out = message.get("headers") or []
+                    message = _with_opt_out(policy, message, headers_out, decision, view, visitor)
             elif message_type == "http.response.pathsend":
                 # The server sends the file itself (ASGI Path Send extension; granian does, and
                 # Starlette's FileResponse and StaticFiles use it there): no body bytes pass here.
@@ -360,17 +349,8 @@ class PassiveLogMiddleware:
             elif message_type == "websocket.accept":
                 accepted = True
                 if policy is not None and message.get("headers"):
-                    original = _header_list(message["headers"])
-                    if original is not None:
-                        filtered = policy.response_headers(
-                            original,
-                            decision,
-                            decision_read=view.read if type(view) is DecisionView else True,
-                            ad_cookies_sent=visitor.ad_cookies,
-                        )
-                        if filtered is not original:
-                            message = dict(message)
-                            message["headers"] = filtered
+                    headers_out = message["headers"]
+                    message = _with_opt_out(policy, message, headers_out, decision, view, visitor)
             elif message_type == "websocket.close":
                 if not accepted and not started:
                     # A close before accepting: the server refuses the handshake with 403 (ASGI
@@ -583,6 +563,32 @@ def _close_code(message: Message, default: int) -> int | None:
     # given". Anything else is left out of the record (the server refuses it from an app).
     code = message.get("code", default)
     return code if type(code) is int else None
+
+
+def _with_opt_out(
+    policy: OptOutPolicy,
+    message: Message,
+    headers: Any,
+    decision: OptOutDecision,
+    view: Any,
+    visitor: VisitorFacts,
+) -> Message:
+    # ``message`` (a response start or a WebSocket accept) with the opt-out applied to its
+    # ``headers``: the same message when they stay as they are, else a copy with the new ones.
+    original = headers if type(headers) is list else _header_list(headers)
+    if original is None:
+        return message
+    filtered = policy.response_headers(
+        original,
+        decision,
+        decision_read=view.read if type(view) is DecisionView else True,
+        ad_cookies_sent=visitor.ad_cookies,
+    )
+    if filtered is original:
+        return message
+    changed = dict(message)
+    changed["headers"] = filtered
+    return changed
 
 
 def _header_list(headers: Any) -> list[Any] | None:
