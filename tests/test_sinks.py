@@ -303,6 +303,12 @@ def test_file_sink_rejects_a_missing_directory(tmp_path: Path) -> None:
         FileSink(tmp_path / "nowhere" / "access.jsonl")
 
 
+def test_file_sink_rejects_a_directory_for_its_file(tmp_path: Path) -> None:
+    # Accepted, it failed every write at run time instead.
+    with pytest.raises(ValueError, match="is a directory; name the log file in it"):
+        FileSink(tmp_path)
+
+
 def test_100k_records_from_threads_with_rotations_and_a_move_land_exactly_once(
     tmp_path: Path, dispatchers: Callable[..., Dispatcher]
 ) -> None:
@@ -585,6 +591,8 @@ def test_dispatcher_rejects_no_sinks_and_duplicate_names() -> None:
         Dispatcher([ListSink("a"), ListSink("a")])
     with pytest.raises(ValueError, match="is not a sink"):
         Dispatcher([object()])  # type: ignore[list-item]
+    with pytest.raises(ValueError, match=r"the class FileSink, not a sink: create one"):
+        Dispatcher([FileSink])  # type: ignore[list-item]
 
 
 def test_emit_starts_the_worker_lazily_and_keeps_order(

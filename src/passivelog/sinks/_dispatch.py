@@ -575,6 +575,11 @@ class Dispatcher:
             raise ValueError("Dispatcher needs at least one sink")
         names: set[str] = set()
         for sink in sinks:
+            if isinstance(sink, type):
+                raise ValueError(
+                    f"sinks holds the class {sink.__name__}, not a sink: create one, "
+                    f"e.g. {sink.__name__}(...)"
+                )
             if not callable(getattr(sink, "write_batch", None)) or not callable(
                 getattr(sink, "close", None)
             ):

@@ -121,6 +121,11 @@ class FileSink:
         directory = os.path.dirname(os.path.abspath(self.path))
         if not os.path.isdir(directory):
             raise ValueError(f"FileSink: directory {directory!r} does not exist")
+        if os.path.isdir(self.path):
+            raise ValueError(
+                f"FileSink: {self.path!r} is a directory; name the log file in it, e.g. "
+                f"{os.path.join(self.path, 'access.jsonl')!r}"
+            )
         check_number("max_bytes", max_bytes, minimum=0, integer=True)
         check_number("backups", backups, minimum=0, integer=True)
         if max_bytes and backups < 1:
