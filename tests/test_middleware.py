@@ -638,6 +638,9 @@ def test_recorded_keys_are_all_declared(make_app: Callable[..., Any]) -> None:
         ({"geo": "geoip"}, "geo must be a GeoLocator"),
         ({"sinks": []}, "sinks is empty"),
         ({"processors": [1]}, "processors"),
+        ({"processors": len}, "processors must be a list of structlog processors"),
+        ({"id_cookies": []}, "id_cookies="),
+        ({"output": "/"}, "is a directory"),
     ],
     ids=[
         "ip-mode",
@@ -661,6 +664,9 @@ def test_recorded_keys_are_all_declared(make_app: Callable[..., Any]) -> None:
         "geo-not-a-locator",
         "no-sinks",
         "processor-not-callable",
+        "one-processor-not-a-list",
+        "no-id-cookies",
+        "output-a-directory",
     ],
 )
 def test_bad_configuration_raises_value_error(options: dict[str, Any], message: str) -> None:

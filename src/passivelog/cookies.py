@@ -136,8 +136,8 @@ class CookieIdentifier:
         checked = tuple(names)
         if not checked:
             raise ValueError(
-                "no cookie names given: pass the name of your session cookie, e.g. "
-                "names=['sessionid'], or leave names out for the defaults"
+                "no cookie names given: name your session cookie, e.g. ['sessionid'] "
+                "(id_cookies= of the middleware), or leave the option out for the defaults"
             )
         for name in checked:
             if not isinstance(name, str) or not _TOKEN.fullmatch(name):

@@ -120,6 +120,11 @@ class PassiveLogMiddleware:
             raise ValueError(
                 "sinks is empty: pass at least one sink, or leave sinks out for stdout"
             )
+        if callable(processors):
+            raise ValueError(
+                "processors must be a list of structlog processors, not one processor: "
+                f"write processors=[{getattr(processors, '__name__', 'processor')}]"
+            )
         processors = () if processors is None else tuple(processors)
         for processor in processors:
             if not callable(processor):
