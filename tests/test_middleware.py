@@ -641,6 +641,10 @@ def test_recorded_keys_are_all_declared(make_app: Callable[..., Any]) -> None:
         ({"processors": len}, "processors must be a list of structlog processors"),
         ({"id_cookies": []}, "id_cookies="),
         ({"output": "/"}, "is a directory"),
+        ({"trusted_proxies": 5}, "trusted_proxies must be a list of IPs or CIDRs; got 5"),
+        ({"exclude_paths": True}, "exclude_paths must be a list of paths; got True"),
+        ({"id_cookies": None}, "id_cookies must be a list of cookie names"),
+        ({"sinks": 3}, "sinks must be a list of sinks"),
     ],
     ids=[
         "ip-mode",
@@ -667,6 +671,10 @@ def test_recorded_keys_are_all_declared(make_app: Callable[..., Any]) -> None:
         "one-processor-not-a-list",
         "no-id-cookies",
         "output-a-directory",
+        "proxies-not-a-collection",
+        "exclude-not-a-collection",
+        "id-cookies-none",
+        "sinks-not-a-collection",
     ],
 )
 def test_bad_configuration_raises_value_error(options: dict[str, Any], message: str) -> None:

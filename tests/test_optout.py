@@ -280,6 +280,7 @@ def test_ad_cookie_value(cookies: dict[str, str], expected: str | None) -> None:
     ("options", "message"),
     [
         pytest.param({"ad_cookies": "_ga"}, "single string", id="ad-cookies-str"),
+        pytest.param({"ad_cookies": None}, "ad_cookies must be a list", id="ad-cookies-none"),
         pytest.param({"ad_cookies": ["*"]}, "not a cookie name", id="ad-cookies-bare-star"),
         pytest.param({"ad_cookies": ["a*b"]}, "not a cookie name", id="ad-cookies-inner-star"),
         pytest.param({"ad_cookies": ["bad name"]}, "not a cookie name", id="ad-cookies-space"),

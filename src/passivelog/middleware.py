@@ -27,7 +27,7 @@ from passivelog.pseudonym import pseudonymiser_from
 from passivelog.record import Outcome, RecordBuilder, request_id_from
 from passivelog.scrub import CROSS_SITE_MODES, REFERRER_MODES, ReferrerScrubber, UrlScrubber
 from passivelog.sinks import Dispatcher, FileSink, Sink, StreamSink, sinks_from_env
-from passivelog.sinks._base import check_number
+from passivelog.sinks._base import check_collection, check_number
 from passivelog.testing import capturing
 from passivelog.trace import OTEL_TRACE_MODULE, TraceIds, trace_ids
 from passivelog.visitor import VisitorFacts
@@ -116,16 +116,20 @@ class PassiveLogMiddleware:
             raise ValueError(
                 f"geo must be a GeoLocator (an object with a locate(ip) method); got {geo!r}"
             )
-        if sinks is not None and not sinks:
-            raise ValueError(
-                "sinks is empty: pass at least one sink, or leave sinks out for stdout"
-            )
+        if sinks is not None:
+            sinks = check_collection("sinks", sinks, "sinks")
+            if not sinks:
+                raise ValueError(
+                    "sinks is empty: pass at least one sink, or leave sinks out for stdout"
+                )
         if callable(processors):
             raise ValueError(
                 "processors must be a list of structlog processors, not one processor: "
                 f"write processors=[{getattr(processors, '__name__', 'processor')}]"
             )
-        processors = () if processors is None else tuple(processors)
+        processors = (
+            () if processors is None else check_collection("processors", processors, "processors")
+        )
         for processor in processors:
             if not callable(processor):
                 raise ValueError(
@@ -134,12 +138,14 @@ class PassiveLogMiddleware:
         self._trace_context = trace_context
         if exclude_paths is None:
             exclude_paths = ()
-        if isinstance(exclude_paths, str):
-            raise ValueError("exclude_paths must be a list of paths, not one string")
+        exclude_paths = check_collection("exclude_paths", exclude_paths, "paths")
         if trusted_proxies is None:
             trusted_proxies = ()
-        if isinstance(trusted_proxies, str):
+        if isinstance(trusted_proxies, str):  # "10.0.0.1, 10.0.0.2", as uvicorn takes them
             trusted_proxies = [p.strip() for p in trusted_proxies.split(",") if p.strip()]
+        trusted_proxies = check_collection("trusted_proxies", trusted_proxies, "IPs or CIDRs")
+        if not isinstance(id_cookies, str | bytes):  # CookieIdentifier explains that one
+            id_cookies = check_collection("id_cookies", id_cookies, "cookie names")
         pseudonymiser = pseudonymiser_from(secret)
         if geo is None:
             path = resolve_geo_db(geo_db)

@@ -31,6 +31,7 @@ from typing import Any, Final
 import orjson
 
 from passivelog.headers import header_bytes
+from passivelog.sinks._base import check_collection
 
 __all__ = [
     "DEFAULT_AD_COOKIES",
@@ -908,7 +909,7 @@ def _check_ad_cookies(
     names: set[str] = set()
     prefixes: list[str] = []
     order: list[tuple[str, bool]] = []
-    for entry in ad_cookies:
+    for entry in check_collection("ad_cookies", ad_cookies, "cookie names"):
         if not isinstance(entry, str):
             raise ValueError(f"ad_cookies entry {entry!r} is not a string: pass cookie names")
         is_prefix = entry.endswith("*")

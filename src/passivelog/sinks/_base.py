@@ -77,6 +77,21 @@ def check_number(
         raise ValueError(f"{name} must be {kind} {bound} {minimum}, not {value!r}")
 
 
+def check_collection(name: str, value: Any, what: str) -> tuple[Any, ...]:
+    """``value`` as a tuple; ValueError naming the option when it is not a collection at all.
+
+    Text and bytes are collections of characters, which is never what is meant: callers that
+    accept one string (a comma-separated list, say) deal with it before, and for the others it
+    is an error here too.
+    """
+    if isinstance(value, str | bytes):
+        raise ValueError(f"{name} must be a list of {what}, not one string: write [{value!r}]")
+    try:
+        return tuple(value)
+    except TypeError:
+        raise ValueError(f"{name} must be a list of {what}; got {value!r}") from None
+
+
 def check_schema(schema: str) -> str:
     if schema not in SCHEMAS:
         raise ValueError(f"schema must be one of {SCHEMAS}, not {schema!r}")
