@@ -612,6 +612,11 @@ class OptOutPolicy:
                 return cookies[min(matches)]
         return None
 
+    @property
+    def notes_reads(self) -> bool:
+        """Whether :meth:`state_for_app` gives a :class:`DecisionView` (``vary`` is on)."""
+        return self._vary_value is not None
+
     def state_for_app(self, decision: OptOutDecision) -> OptOutDecision | DecisionView:
         """What the middleware stores in ``scope["state"][STATE_KEY]`` for one request.
 

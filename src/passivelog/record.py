@@ -220,12 +220,15 @@ class _RequestIds:
 _ids = _RequestIds()
 os.register_at_fork(after_in_child=_ids.reseed)
 
+#: A fresh request id: 16 hex digits.
+new_request_id: Final = _ids.next
+
 
 def request_id_from(value: bytes | None) -> str:
     """The incoming ``X-Request-ID`` header value when it is a well-formed id, else a fresh id."""
     if value is not None and _REQUEST_ID.fullmatch(value):
         return value.decode("ascii")
-    return _ids.next()
+    return new_request_id()
 
 
 class RecordBuilder:
@@ -442,7 +445,10 @@ class RecordBuilder:
         """
         if type(status) is not int or type(duration_ns) is not int or type(body_bytes) is not int:
             return None
-        page = self._page(path, query, referrer, host)
+        # _page's lookup written out: a page seen before is one dict lookup, no call.
+        page = self._pages.get(hash((path, query, referrer, host)))
+        if page is None:
+            page = self._page(path, query, referrer, host)
         escaped = self._escaped
         method_json = escaped.get(method) or self._escape(method)
         scheme_json = escaped.get(scheme) or self._escape(scheme)
@@ -551,4 +557,4 @@ class RecordBuilder:
         return record
 
 
-__all__ = ["Outcome", "RecordBuilder", "body_bytes_sent", "request_id_from"]
+__all__ = ["Outcome", "RecordBuilder", "body_bytes_sent", "new_request_id", "request_id_from"]

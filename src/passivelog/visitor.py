@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final, TypeVar
 
 from passivelog.optout import OptOutDecision
@@ -92,6 +92,12 @@ class VisitorCache:
 
     def __len__(self) -> int:
         return len(self._cache)
+
+    @property
+    def entries(self) -> Mapping[int, VisitorFacts]:
+        """The cached facts by key, for a caller that looks a key up itself before calling
+        :meth:`get` on a miss (one call fewer per hit). Read it; never change it."""
+        return self._cache
 
     def key(self, peer: str | None, headers: Headers) -> int | None:
         """The cache key of a request: ``hash`` of the peer and the lines named in :attr:`names`.

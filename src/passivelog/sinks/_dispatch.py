@@ -676,7 +676,14 @@ class Dispatcher:
 
         For callers that render records themselves; the same guarantees as :meth:`emit`.
         """
-        self._to_lanes(_Lane.put_line, line)
+        # _to_lanes written out: this runs for nearly every request, and a call fewer counts.
+        try:
+            if not self._started:
+                self.start()
+            for lane in self._lanes:
+                lane.put_line(line)
+        except Exception:  # pragma: no cover - defensive: logging never breaks a request
+            pass
 
     def _to_lanes(self, put: Callable[[_Lane, Any], None], item: Any) -> None:
         try:
