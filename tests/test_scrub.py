@@ -412,6 +412,19 @@ def test_personal_data_in_base64_is_found(url: str, expected: str, rules: tuple[
     assert SCRUBBER.scrub_url(url) == Scrubbed(expected, rules)
 
 
+@settings(max_examples=500, deadline=None)
+@given(
+    st.text(st.characters(min_codepoint=32, max_codepoint=126), min_size=6, max_size=300),
+    st.booleans(),
+    st.booleans(),
+)
+def test_base64_of_any_printable_ascii_text_is_read(text: str, urlsafe: bool, padded: bool) -> None:
+    # The character classes of _BASE64 hold for every such encoding, not only the ones tried.
+    encode = base64.urlsafe_b64encode if urlsafe else base64.b64encode
+    encoded = encode(text.encode("ascii")).decode("ascii")
+    assert scrub.base64_text(encoded if padded else encoded.rstrip("=")) == text
+
+
 @pytest.mark.parametrize(
     ("text", "decoded"),
     [

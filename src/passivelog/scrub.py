@@ -259,19 +259,27 @@ _INERT_SEGMENTS = re.compile(
 # Text in base64 (RFC 4648 section 4) or base64url (section 5), padded or not, that may encode
 # ASCII text: e-mail and marketing tools put a recipient's address into links this way
 # ("/unsubscribe/am9obkBleGFtcGxlLmNvbQ", "?e=YUBiLmNv"), out of every detector's sight until it
-# is decoded. In base64 of ASCII, the first character of each group of four holds the top six
-# bits of a byte below 0x80, so it is one of "A"-"Z" and "a"-"f" (values 0-31): most words,
-# slugs and ids fail that at once, without being decoded. At least two groups: six bytes, the
-# shortest address ("a@b.co"). Possessive groups, fullmatch only: linear.
-_B64_LEAD: Final = "[A-Za-f]"
-_B64_GROUPS: Final = (
-    f"(?:{_B64_LEAD}[A-Za-z0-9+/]{{3}}){{2,}}+(?:{_B64_LEAD}[A-Za-z0-9+/]{{1,2}})?+"
-    f"|(?:{_B64_LEAD}[A-Za-z0-9_\\-]{{3}}){{2,}}+(?:{_B64_LEAD}[A-Za-z0-9_\\-]{{1,2}})?+"
+# is decoded. A group of four characters carries three bytes, and in ASCII each byte's top bit
+# is 0. That bit is the first character's top bit (so it is "A"-"Z" or "a"-"f", values 0-31),
+# the second's bit 3 and the third's bit 1; a final group of two or three characters carries
+# one or two bytes and, as encoders write it, zero bits after them (section 3.5). Most words,
+# slugs and ids fail these classes at once, without being decoded ("comments": "o" cannot be a
+# second character). At least two groups: six bytes, the shortest address ("a@b.co").
+# Possessive groups, fullmatch only: linear. tests/test_scrub.py checks that every base64 of
+# printable ASCII text matches.
+_B64_FIRST: Final = "[A-Za-f]"
+_B64_SECOND: Final = "[A-HQ-Xg-nw-z0-3]"
+_B64_THIRD: Final = "[ABEFIJMNQRUVYZcdghklopstwx014589]"
+_B64_TAIL: Final = f"{_B64_FIRST}(?:{_B64_SECOND}[AEIMQUYcgkosw048]|[AQgw])"
+_B64_GROUPS: Final = "|".join(
+    f"(?:{_B64_FIRST}{_B64_SECOND}{_B64_THIRD}[A-Za-z0-9{last}]){{2,}}+(?:{_B64_TAIL})?+"
+    for last in ("+/", "_\\-")
 )
 _BASE64 = re.compile(f"(?:{_B64_GROUPS})={{0,2}}")
 _B64_LEADS: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef")
 # A path with such a segment, which the fast path of UrlScrubber._path must not skip.
-_BASE64_SEGMENT = re.compile(f"(?<![^/])(?:{_B64_GROUPS})={{0,2}}(?![^/])")
+# Searched in "/" + the path: starting with a literal "/" lets the search skip ahead to each "/".
+_BASE64_SEGMENT = re.compile(f"/(?:{_B64_GROUPS})={{0,2}}(?![^/])")
 # Longer text is not decoded: what e-mail tools encode is short, and a hostile value would make
 # every level of nesting decode it again.
 _BASE64_MAX: Final = 1024
@@ -706,7 +714,7 @@ class UrlScrubber:
         if not path or (
             len(path) < _MAX_PARTS
             and _INERT_SEGMENTS.fullmatch(path)
-            and not _BASE64_SEGMENT.search(path)
+            and not _BASE64_SEGMENT.search(path if path[0] == "/" else "/" + path)
         ):
             return None
         segments = path.split("/")
