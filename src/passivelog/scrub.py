@@ -277,6 +277,8 @@ _B64_GROUPS: Final = "|".join(
 )
 _BASE64 = re.compile(f"(?:{_B64_GROUPS})={{0,2}}")
 _B64_LEADS: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef")
+# Bound once, for the fast paths: a value that fails it needs no Python call to be kept.
+_base64_shaped: Final = _BASE64.fullmatch
 # A path with such a segment, which the fast path of UrlScrubber._path must not skip.
 # Searched in "/" + the path: starting with a literal "/" lets the search skip ahead to each "/".
 _BASE64_SEGMENT = re.compile(f"/(?:{_B64_GROUPS})={{0,2}}(?![^/])")
@@ -728,6 +730,7 @@ class UrlScrubber:
                 or (
                     len(segment) >= 8
                     and segment[0] in _B64_LEADS
+                    and _base64_shaped(segment) is not None
                     and base64_text(segment) is not None
                 )
             ):
@@ -772,8 +775,13 @@ class UrlScrubber:
                 eq
                 and not keys.get(key, _UNKNOWN)
                 and (inert(value) or (call.budget.left > 0 and _plain(value)))
-                # Not base64 of text (see _BASE64), told without a call for most values.
-                and (len(value) < 8 or value[0] not in _B64_LEADS or base64_text(value) is None)
+                # Not base64 of text (see _BASE64), told without a Python call for most values.
+                and (
+                    len(value) < 8
+                    or value[0] not in _B64_LEADS
+                    or _base64_shaped(value) is None
+                    or base64_text(value) is None
+                )
             ):
                 continue
             new = self._pair(pair, call, depth, _QUERY)
@@ -855,7 +863,10 @@ class UrlScrubber:
         self, raw: str, call: _Call, depth: int, context: int, *, heuristics: bool
     ) -> str | None:
         if (_INERT.fullmatch(raw) or (call.budget.left > 0 and _plain(raw))) and (
-            len(raw) < 8 or raw[0] not in _B64_LEADS or base64_text(raw) is None
+            len(raw) < 8
+            or raw[0] not in _B64_LEADS
+            or _base64_shaped(raw) is None
+            or base64_text(raw) is None
         ):
             # Kept without a look: inert text, and, while the candidate budget lasts, text in which
             # no detector can match in either reading of "+" (_detectors.plain). Neither has
