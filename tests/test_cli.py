@@ -22,6 +22,43 @@ def test_scrub_prints_the_scrubbed_url_and_rules(capsys: pytest.CaptureFixture[s
     assert "key:email" in out["rules"]
 
 
+def test_scrub_reads_urls_from_stdin_and_never_prints_them() -> None:
+    # A reviewer pipes a referrer column through it; what it removes must not reach the output.
+    lines = [
+        b"https://a.example/unsubscribe?email=jane.doe%40example.com&utm_source=news",
+        b"",
+        b"https://b.example/products/42?page=2",
+        b"\xff\xfehttps://c.example/c/am9obkBleGFtcGxlLmNvbQ\r",
+    ]
+    done = subprocess.run(
+        [sys.executable, "-m", "passivelog", "scrub", "-", "--summary"],
+        input=b"\n".join(lines) + b"\n",
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
+    out = [json.loads(line) for line in done.stdout.decode("utf-8").splitlines()]
+    assert [o["url"] for o in out] == [
+        "https://a.example/unsubscribe?email=[email]&utm_source=news",
+        "https://b.example/products/42?page=2",
+        "\ufffd\ufffdhttps://c.example/c/[email]",
+    ]
+    for stream in (done.stdout, done.stderr):
+        assert b"jane" not in stream and b"am9obkBleGFtcGxlLmNvbQ" not in stream
+    summary = json.loads(done.stderr)
+    assert summary == {
+        "urls": 3,
+        "changed": 2,
+        "rules": {"key:email": 1, "base64": 1, "value:email": 1},
+    }
+
+
+def test_scrub_takes_several_urls(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["scrub", "https://a.example/?e=a%40b.co", "https://b.example/"]) == 0
+    out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [o["rules"] for o in out] == [["value:email"], []]
+
+
 def test_fields_prints_the_record_table(capsys: pytest.CaptureFixture[str]) -> None:
     from passivelog import schema
 

@@ -8,7 +8,7 @@ import json
 import os
 import secrets
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from passivelog.pseudonym import SECRET_ENV
 
@@ -84,11 +84,35 @@ def _geoip2_answer(path: object, ip: str) -> dict[str, object] | None:
 
 
 def _scrub(args: argparse.Namespace) -> int:
+    from collections import Counter
+
     from passivelog.scrub import UrlScrubber
 
-    result = UrlScrubber(cache_size=0).scrub_url(args.url)
-    print(json.dumps({"url": result.value, "rules": list(result.rules)}, ensure_ascii=False))
+    scrubber = UrlScrubber(cache_size=0)
+    urls = _stdin_lines() if args.urls == ["-"] else iter(args.urls)
+    seen = changed = 0
+    fired: Counter[str] = Counter()
+    for url in urls:
+        result = scrubber.scrub_url(url)
+        # Only the scrubbed URL is printed, never the input: piping a log through this command
+        # must not copy what it removes.
+        print(json.dumps({"url": result.value, "rules": list(result.rules)}, ensure_ascii=False))
+        seen += 1
+        changed += bool(result.rules)
+        fired.update(result.rules)
+    if args.summary:
+        summary = {"urls": seen, "changed": changed, "rules": dict(fired.most_common())}
+        print(json.dumps(summary), file=sys.stderr)
     return 0
+
+
+def _stdin_lines() -> Iterator[str]:
+    # One URL per line, as a log's referrer column gives them; bytes that are not UTF-8 become
+    # U+FFFD rather than stopping the run.
+    for raw in sys.stdin.buffer:
+        line = raw.decode("utf-8", "replace").rstrip("\r\n")
+        if line:
+            yield line
 
 
 def _fields(args: argparse.Namespace) -> int:
@@ -127,8 +151,18 @@ def build_parser() -> argparse.ArgumentParser:
     geo.add_argument("--db", default=None, help="a MaxMind-format database (default: shipped)")
     geo.set_defaults(run=_geo)
 
-    scrub = commands.add_parser("scrub", help="scrub a URL and list the rules that fired")
-    scrub.add_argument("url")
+    scrub = commands.add_parser(
+        "scrub",
+        help="scrub URLs and list the rules that fired",
+        description="Prints one JSON line per URL: the scrubbed URL and the rules that fired. "
+        "The input itself is never printed.",
+    )
+    scrub.add_argument("urls", nargs="+", metavar="url", help="URLs, or - for one per stdin line")
+    scrub.add_argument(
+        "--summary",
+        action="store_true",
+        help="then print to stderr how many URLs were changed and how often each rule fired",
+    )
     scrub.set_defaults(run=_scrub)
 
     fields = commands.add_parser(
