@@ -587,7 +587,7 @@ def _with_opt_out(
     message: Message,
     headers: Any,
     decision: OptOutDecision,
-    view: Any,
+    view: OptOutDecision | DecisionView,
     visitor: VisitorFacts,
 ) -> Message:
     # ``message`` (a response start or a WebSocket accept) with the opt-out applied to its
