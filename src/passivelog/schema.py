@@ -183,7 +183,7 @@ FIELDS: Final[tuple[FieldSpec, ...]] = (
         "200",
         "500 when the app raised before sending a response; 499 when the client left before "
         "one. A WebSocket's handshake answer: 101 accepted, 403 closed before accepting, 500 "
-        "when the app failed before answering.",
+        "when the app failed before answering (granian then answers 403 on the wire).",
     ),
     FieldSpec(
         BODY_BYTES,
